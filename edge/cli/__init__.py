@@ -1,0 +1,43 @@
+"""The `edge` command line: parse, call the core, map errors to exit codes.
+
+Commands live in their own modules and are imported only when called, so
+`edge status` does not pay for importing llama.cpp.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from .. import __version__
+
+COMMANDS = {
+    "watch": "edge.cli.watch:watch",
+    "process": "edge.cli.process:process",
+    "status": "edge.cli.state:status",
+    "retry": "edge.cli.state:retry",
+    "models": "edge.cli.models:models",
+    "doctor": "edge.cli.doctor:doctor",
+    "tokens": "edge.cli.tokens:tokens",
+    "eval": "edge.cli.eval:eval_group",
+    "review": "edge.cli.review:review",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edge")
+def main() -> None:
+    """edge: drop files into watched folders, get JSON from local models."""

@@ -1,0 +1,1 @@
+"""Inference engines. They know nothing of files, ledgers or sidecars."""

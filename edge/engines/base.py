@@ -1,0 +1,137 @@
+"""The engine protocol, the shared request/result values, and the registry.
+
+An engine takes prepared inputs (bytes, arrays, text) and a request, and
+returns a result with timings. Engines register by kind; a kind is imported
+only when a model uses it, so a missing optional package only matters to the
+models that need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import ConfigError
+
+# kind -> "module:Class". Third parties may add to this before loading config.
+ENGINES: dict[str, str] = {
+    "metadata": "edge.engines.metadata:MetadataEngine",
+    "ollama": "edge.engines.ollama:OllamaEngine",
+    "llamacpp": "edge.engines.llamacpp:LlamaCppEngine",
+    "faster-whisper": "edge.engines.whisper:WhisperEngine",
+    "ocr": "edge.engines.ocr:OcrEngine",
+    "scripted": "edge.engines.scripted:ScriptedEngine",
+}
+
+
+class EngineOptions(BaseModel):
+    """Base of every engine's options model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+@dataclass
+class Check:
+    """One line of `edge doctor` or of the start-up checks."""
+
+    name: str
+    level: Literal["ok", "warn", "fail"]
+    message: str
+    fix: str | None = None
+
+
+@dataclass
+class Completion:
+    """What a generative engine (ollama, llamacpp) answered to one request."""
+
+    text: str
+    done_reason: str = "stop"  # "length" means the output was cut: not a result
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CompletionRequest:
+    """One prompt, at most one image (JPEG/PNG bytes), an optional JSON Schema."""
+
+    prompt: str
+    image: bytes | None = None
+    schema: dict[str, Any] | None = None
+    system: str | None = None
+    temperature: float = 0.0
+    seed: int = 7
+    max_tokens: int = 1024
+    num_ctx: int | None = None
+
+
+class Engine:
+    """Base class: one configured model of one engine kind."""
+
+    kind: ClassVar[str] = ""
+    Options: ClassVar[type[EngineOptions]] = EngineOptions
+
+    def __init__(self, name: str, spec: Any, options: EngineOptions):
+        self.name = name
+        self.spec = spec
+        self.options = options
+        self.lock = threading.Lock()
+        self.last_used = time.monotonic()
+
+    def checks(self) -> list[Check]:
+        """Start-up and doctor checks; never raises."""
+        return [Check(f"model {self.name}", "ok", f"engine {self.kind}")]
+
+    def provenance(self) -> dict[str, Any]:
+        """The sidecar's `model` block for this engine."""
+        return {"name": self.spec.model or self.name, "engine": self.kind}
+
+    def close(self) -> None:
+        """Free the model (memory, VRAM). The next call loads it again."""
+
+
+def engine_class(kind: str) -> type[Engine]:
+    target = ENGINES.get(kind)
+    if target is None:
+        known = ", ".join(sorted(ENGINES))
+        raise ConfigError(f"unknown engine {kind!r}; known engines: {known}")
+    module_name, class_name = target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"engine {kind!r} cannot be imported: {exc}") from None
+    return getattr(module, class_name)
+
+
+class EngineSet:
+    """The engines of one config, created lazily, one instance per model name."""
+
+    def __init__(self, config: Any):
+        self.config = config
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(name)
+            if engine is None:
+                spec = self.config.models[name]
+                cls = engine_class(spec.engine)
+                engine = cls(name, spec, cls.Options.model_validate(spec.engine_options()))
+                self._engines[name] = engine
+            engine.last_used = time.monotonic()
+            return engine
+
+    def loaded(self) -> list[Engine]:
+        with self._lock:
+            return list(self._engines.values())
+
+    def close(self) -> None:
+        for engine in self.loaded():
+            engine.close()

@@ -1,0 +1,67 @@
+"""The error kinds that steer what happens to a file.
+
+The pipeline never lets an exception decide by accident: each kind below maps
+to one outcome (error sidecar, retry, pause), and anything else is a defect.
+"""
+
+from __future__ import annotations
+
+
+class EdgeError(Exception):
+    """Base of every error edge raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if code:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(EdgeError):
+    """models.toml or a flag is wrong: the user must fix it."""
+
+    code = "config"
+
+
+class InputError(EdgeError):
+    """The file itself is bad (corrupt, unsupported, too large, vanished...).
+
+    Permanent: an error sidecar is written and the file is not retried until
+    its content changes.
+    """
+
+    code = "bad_input"
+
+
+class EngineError(EdgeError):
+    """The engine refused this request for good (HTTP 400, invalid request)."""
+
+    code = "engine_refused"
+
+
+class TransientError(EdgeError):
+    """Timeout, HTTP 5xx, out of memory: retry later, counting an attempt."""
+
+    code = "transient"
+
+
+class OutOfMemory(TransientError):
+    """The accelerator (or host) ran out of memory for this request."""
+
+    code = "out_of_memory"
+
+
+class EngineUnavailable(EdgeError):
+    """The engine or its model is not there right now (refused, not pulled).
+
+    The engine's lane pauses (circuit breaker) and the job waits without
+    spending an attempt.
+    """
+
+    code = "engine_unavailable"

@@ -1,0 +1,202 @@
+"""SQLite state (WAL): an index of what edge knows about each file.
+
+The sidecar stays the source of truth: deleting the ledger loses no work, it
+only costs a re-read of sidecars. The ledger is also the queue: pending rows
+are what the workers claim, so a burst of files costs rows, not memory, and
+whatever was pending at a stop is still pending at the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+STATUSES = ("pending", "running", "done", "failed", "dead")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path        TEXT PRIMARY KEY,
+    root        TEXT NOT NULL,
+    lane        TEXT NOT NULL DEFAULT '',
+    sha256      TEXT,
+    size        INTEGER,
+    mtime_ns    INTEGER,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     REAL NOT NULL DEFAULT 0,
+    dirty       INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    timings     TEXT,
+    updated_at  REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_due ON files(status, lane, next_at);
+"""
+
+
+def default_state_dir(explicit: Path | None = None) -> Path:
+    """--state-dir, else systemd's $STATE_DIRECTORY, else $XDG_STATE_HOME/edge."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("STATE_DIRECTORY"):
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "edge"
+
+
+@dataclass
+class Row:
+    path: str
+    root: str
+    lane: str
+    sha256: str | None
+    size: int | None
+    mtime_ns: int | None
+    status: str
+    attempts: int
+    next_at: float
+    dirty: int
+    last_error: str | None
+    timings: str | None
+    updated_at: float
+
+
+class Ledger:
+    def __init__(self, state_dir: Path):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / "ledger.sqlite3"
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = lambda cursor, row: Row(*row)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _exec(self, sql: str, params: tuple | list = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)
+
+    # -- reading ----------------------------------------------------------------
+
+    def get(self, path: str) -> Row | None:
+        return self._exec("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
+
+    def snapshot(self) -> dict[str, tuple[int | None, int | None, str]]:
+        """path -> (size, mtime_ns, status): the start-up scan's fast lookup."""
+        with self._lock:
+            cursor = self._db.execute("SELECT path, size, mtime_ns, status FROM files")
+            cursor.row_factory = None
+            return {path: (size, mtime, status) for path, size, mtime, status in cursor}
+
+    def counts(self) -> dict[str, int]:
+        found = dict(self._exec_plain("SELECT status, COUNT(*) FROM files GROUP BY status"))
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    def last_errors(self, limit: int = 10) -> list[Row]:
+        sql = "SELECT * FROM files WHERE last_error IS NOT NULL AND status IN ('failed','dead','pending') ORDER BY updated_at DESC LIMIT ?"
+        return self._exec(sql, (limit,)).fetchall()
+
+    def rows(self, status: str | None = None) -> Iterator[Row]:
+        if status:
+            return iter(self._exec("SELECT * FROM files WHERE status = ?", (status,)).fetchall())
+        return iter(self._exec("SELECT * FROM files").fetchall())
+
+    def _exec_plain(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._lock:
+            cursor = self._db.execute(sql, params)
+            cursor.row_factory = None
+            return cursor.fetchall()
+
+    # -- writing ----------------------------------------------------------------
+
+    def enqueue(self, path: str, root: str, lane: str, size: int, mtime_ns: int) -> bool:
+        """Mark a file pending. A file already running is marked dirty instead
+        (looked at again when it finishes), so one path is never in flight twice.
+        Returns True when the row became pending."""
+        now = time.time()
+        with self._lock:
+            row = self.get(path)
+            if row and row.status == "running":
+                self._db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (path,))
+                return False
+            same = row is not None and (row.size, row.mtime_ns) == (size, mtime_ns)
+            attempts = row.attempts if same and row.status == "pending" else 0
+            next_at = row.next_at if same and row.status == "pending" else 0
+            self._db.execute(
+                "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
+                " dirty, last_error, timings, updated_at) VALUES (?,?,?,?,?,?,'pending',?,?,0,?,?,?)",
+                (path, root, lane, row.sha256 if same and row else None, size, mtime_ns, attempts, next_at,
+                 row.last_error if same and row else None, None, now),
+            )
+            return True
+
+    def claim(self, lane: str, now: float | None = None) -> Row | None:
+        """Take the next due pending row of a lane and mark it running."""
+        now = time.time() if now is None else now
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM files WHERE status = 'pending' AND lane = ? AND next_at <= ? ORDER BY next_at, rowid LIMIT 1",
+                (lane, now),
+            ).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE files SET status = 'running', updated_at = ? WHERE path = ?", (now, row.path))
+            row.status = "running"
+            return row
+
+    def next_due(self, lane: str) -> float | None:
+        found = self._exec_plain("SELECT MIN(next_at) FROM files WHERE status = 'pending' AND lane = ?", (lane,))
+        return found[0][0] if found else None
+
+    def finish(self, path: str, status: str, *, sha256: str | None = None, error: str | None = None,
+               timings: dict[str, Any] | None = None, attempts: int | None = None) -> bool:
+        """Record an end state. Returns True when the file changed meanwhile (dirty)."""
+        with self._lock:
+            row = self.get(path)
+            if row is None:
+                return False
+            self._db.execute(
+                "UPDATE files SET status = ?, sha256 = COALESCE(?, sha256), last_error = ?, timings = ?,"
+                " attempts = COALESCE(?, attempts), dirty = 0, updated_at = ? WHERE path = ?",
+                (status, sha256, error, json.dumps(timings) if timings else None, attempts, time.time(), path),
+            )
+            return bool(row.dirty)
+
+    def retry_later(self, path: str, at: float, *, attempts: int, error: str | None) -> None:
+        self._exec(
+            "UPDATE files SET status = 'pending', next_at = ?, attempts = ?, last_error = ?, updated_at = ? WHERE path = ?",
+            (at, attempts, error, time.time(), path),
+        )
+
+    def forget(self, path: str) -> None:
+        self._exec("DELETE FROM files WHERE path = ?", (path,))
+
+    def record_done(self, path: str, root: str, size: int, mtime_ns: int, sha256: str | None) -> None:
+        """Index a file found already answered by its sidecar (no processing)."""
+        self._exec(
+            "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at, dirty,"
+            " last_error, timings, updated_at) VALUES (?,?,'',?,?,?,'done',0,0,0,NULL,NULL,?)",
+            (path, root, sha256, size, mtime_ns, time.time()),
+        )
+
+    def requeue_running(self) -> int:
+        """After a crash: jobs found running are pending again."""
+        return self._exec("UPDATE files SET status = 'pending', next_at = 0 WHERE status = 'running'").rowcount
+
+    def requeue(self, statuses: tuple[str, ...] = ("failed", "dead"), paths: list[str] | None = None) -> int:
+        marks = ",".join("?" * len(statuses))
+        sql = f"UPDATE files SET status = 'pending', attempts = 0, next_at = 0 WHERE status IN ({marks})"
+        params: list[Any] = list(statuses)
+        if paths is not None:
+            sql += f" AND path IN ({','.join('?' * len(paths))})"
+            params += paths
+        return self._exec(sql, params).rowcount

@@ -1,0 +1,1 @@
+"""Decoding and preparation of media, and content sniffing."""

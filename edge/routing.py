@@ -1,0 +1,54 @@
+"""models.toml `[[routes]]`: which route takes a file, by path glob and media kind."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .config import Config, Route
+
+DEFAULT_ROUTE = Route(name="default", task="metadata")
+
+
+@lru_cache(maxsize=512)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """`**` spans folders, `*` and `?` stay inside one path segment."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def matches(route: Route, rel_path: str, media_kind: str) -> bool:
+    if route.media and media_kind not in route.media:
+        return False
+    return any(glob_regex(pattern).match(rel_path) for pattern in route.match)
+
+
+def choose(config: Config, rel_path: str, media_kind: str) -> Route:
+    """The first route that takes the file, else the built-in metadata route."""
+    for route in config.routes:
+        if matches(route, rel_path, media_kind):
+            return route
+    return DEFAULT_ROUTE
+
+
+def engine_lane(route: Route) -> str:
+    """The name of the worker lane (one per model) that serves a route."""
+    if route.tiers:
+        return route.tiers[0]
+    return route.model or "metadata"

@@ -1,0 +1,1 @@
+"""Tasks turn a prepared job into a result, using one or more engines."""

@@ -1,0 +1,63 @@
+"""What a task receives and returns, and the registry of task kinds."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..config import Config, Route
+from ..engines.base import EngineSet
+from ..job import Job
+
+TASKS: dict[str, str] = {
+    "metadata": "edge.tasks.metadata:run",
+    "transcribe": "edge.tasks.transcribe:run",
+    "extract": "edge.tasks.extract:run",
+    "describe": "edge.tasks.extract:run",
+}
+
+
+@dataclass
+class Review:
+    needs_review: bool = False
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+
+    def flag(self, code: str, message: str, **details: Any) -> None:
+        self.needs_review = True
+        self.reasons.append({"code": code, "message": message, **details})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"needs_review": self.needs_review, "reasons": self.reasons}
+
+
+@dataclass
+class TaskContext:
+    job: Job
+    route: Route
+    config: Config
+    engines: EngineSet
+    log: logging.Logger = logging.getLogger("edge.task")
+
+
+@dataclass
+class TaskOutput:
+    """A task's answer. `status`: ok | partial | invalid (docling-style)."""
+
+    result: dict[str, Any]
+    status: str = "ok"
+    review: Review = field(default_factory=Review)
+    model: dict[str, Any] | None = None
+    task: dict[str, Any] = field(default_factory=dict)  # merged into the envelope's task block
+    timings_ms: dict[str, float] = field(default_factory=dict)  # prepare, inference, ...
+    extra: dict[str, Any] = field(default_factory=dict)  # extra envelope keys: pages, tiers, ocr
+    companions: dict[str, str] = field(default_factory=dict)  # suffix (".srt") -> text
+
+
+TaskRunner = Callable[[TaskContext], TaskOutput]
+
+
+def task_runner(kind: str) -> TaskRunner:
+    module_name, func = TASKS[kind].split(":")
+    return getattr(importlib.import_module(module_name), func)

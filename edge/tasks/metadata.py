@@ -1,0 +1,22 @@
+"""The metadata task: format, size, EXIF, streams, page counts."""
+
+from __future__ import annotations
+
+import time
+
+from .base import TaskContext, TaskOutput
+
+
+def run(ctx: TaskContext) -> TaskOutput:
+    engine = ctx.engines.get(ctx.route.model) if ctx.route.model else _builtin(ctx)
+    started = time.perf_counter()
+    facts = engine.describe(ctx.job.path, ctx.job.media.kind)
+    elapsed = (time.perf_counter() - started) * 1000
+    result = {"media": ctx.job.media.kind, "mime": ctx.job.media.mime, **facts}
+    return TaskOutput(result=result, model=engine.provenance(), timings_ms={"inference": elapsed})
+
+
+def _builtin(ctx: TaskContext):
+    from ..engines.metadata import MetadataEngine
+
+    return MetadataEngine("metadata", None, MetadataEngine.Options())
