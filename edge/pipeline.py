@@ -21,7 +21,7 @@ from typing import Any
 from . import routing, sidecar
 from .config import Config
 from .engines.base import EngineSet
-from .errors import EdgeError, InputError, TransientError
+from .errors import EdgeError, EngineUnavailable, InputError, TransientError
 from .hashing import sha256_file
 from .job import Job
 from .media.detect import detect
@@ -148,6 +148,7 @@ class Pipeline:
     def write(self, job: Job, outcome: Outcome) -> Path:
         """Write the sidecar and companions; drop a stale error sidecar of ours."""
         target = self.placement.ok_path(job.path, job.root)
+        sidecar.refuse_foreign(target)
         for suffix, text in outcome.companions.items():
             sidecar.write_text(self.placement.companion_path(job.path, job.root, suffix), text)
         sidecar.write_json(target, outcome.doc)
@@ -155,21 +156,21 @@ class Pipeline:
         self._after(job)
         return target
 
-    def write_error(self, job: Job, error: EdgeError, attempts: int) -> Path:
-        """The error sidecar; a stale success sidecar of ours for other content goes."""
+    def error_doc(self, job: Job, error: EdgeError, attempts: int) -> dict[str, Any]:
         if not job.sha256 and job.path.exists():
             job.sha256 = _try_hash(job.path)
-        doc = sidecar.envelope(
-            "failed",
-            self._source(job),
-            error={
-                "code": error.code,
-                "message": error.message,
-                "hint": error.hint,
-                "attempts": attempts,
-                "transient": isinstance(error, TransientError),
-            },
-        )
+        error_block = {
+            "code": error.code,
+            "message": error.message,
+            "hint": error.hint,
+            "attempts": attempts,
+            "transient": isinstance(error, (TransientError, EngineUnavailable)),
+        }
+        return sidecar.envelope("failed", self._source(job), error=error_block)
+
+    def write_error(self, job: Job, error: EdgeError, attempts: int) -> Path:
+        """The error sidecar; a stale success sidecar of ours for other content goes."""
+        doc = self.error_doc(job, error, attempts)
         target = self.placement.error_path(job.path, job.root)
         sidecar.write_json(target, doc)
         stale = sidecar.read(self.placement.ok_path(job.path, job.root))

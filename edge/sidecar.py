@@ -105,14 +105,19 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
     write_text(path, json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
 
-def write_text(path: Path, text: str) -> None:
-    """Atomically replace `path`, refusing to clobber a file edge did not write."""
-    if path.suffix == ".json" and is_foreign(path):
+def refuse_foreign(path: Path) -> None:
+    if is_foreign(path):
         raise InputError(
             f"{path.name} exists and was not written by edge; not overwriting it",
             code="foreign_sidecar",
             hint="move or rename that file, then `edge retry` this one",
         )
+
+
+def write_text(path: Path, text: str) -> None:
+    """Atomically replace `path`, refusing to clobber a file edge did not write."""
+    if path.suffix == ".json":
+        refuse_foreign(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:

@@ -1,0 +1,277 @@
+"""`edge watch`: the long-running daemon that wires the stages together.
+
+watcher -> settle -> offer (ignore rules, up-to-date check, routing) ->
+ledger (pending) -> lane workers -> pipeline -> sidecar. The main thread
+only handles signals, the rescan timer, the systemd watchdog and STATUS.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from . import routing, sidecar
+from .config import Config, load_config
+from .engines.base import EngineSet
+from .errors import ConfigError, EdgeError, InputError
+from .lanes import Lane
+from .ledger import Ledger, Row
+from .media.detect import detect
+from .metrics import Metrics
+from .pipeline import Pipeline, stat_job
+from .runner import Verdict
+from .service import Notifier
+from .watch.observer import start_observer
+from .watch.scan import admissible, inside, walk
+from .watch.settle import SettleTracker
+
+log = logging.getLogger("edge.daemon")
+
+TICK = 5.0  # seconds between main-loop wakes when no watchdog is asked for
+
+
+class Daemon:
+    def __init__(self, config: Config, roots: list[Path], state_dir: Path, config_path: Path | None = None):
+        self.config = config
+        self.config_path = config_path
+        self.roots = [Path(root).resolve() for root in roots]
+        self.ledger = Ledger(state_dir)
+        self.engines = EngineSet(config)
+        self._pipeline = Pipeline(config, self.engines)
+        self.notifier = Notifier()
+        self.metrics = Metrics()
+        self.lanes: dict[str, Lane] = {}
+        self.tracker = SettleTracker(config.edge.settle, self._settled)
+        self.observer = None
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._scan_now = threading.Event()
+        self._scanner = threading.Thread(target=self._scan_loop, name="edge-scan", daemon=True)
+
+    # -- life cycle -----------------------------------------------------------------
+
+    def run(self) -> int:
+        self._install_signals()
+        self._start()
+        try:
+            self._main_loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _start(self) -> None:
+        for root in self.roots:
+            if not root.is_dir():
+                raise ConfigError(f"{root}: not a folder (or not readable)")
+            swept = sidecar.sweep_temp_files(self._outputs_root(root))
+            if swept:
+                log.info("event=swept_temp_files root=%s count=%d", root, swept)
+        requeued = self.ledger.requeue_running()
+        if requeued:
+            log.info("event=requeued_after_crash count=%d", requeued)
+        self._check_models()
+        self._ensure_lane("metadata")
+        if self.config.edge.metrics:
+            host, port = self.metrics.serve(self.config.edge.metrics)
+            log.info("event=metrics_listening address=%s:%d", host, port)
+        self.tracker.start()
+        self.observer = start_observer(self.roots, self._touch, self._new_folder, self.config.edge.poll)
+        self._scanner.start()
+        self.notifier.ready()
+        log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.path)
+
+    def _check_models(self) -> None:
+        """Look at every model a route uses; problems are logged, not fatal."""
+        used = {name for route in self.config.routes for name in ([route.model] if route.model else []) + route.tiers}
+        for name in sorted(used):
+            try:
+                checks = self.engines.get(name).checks()
+            except EdgeError as exc:
+                log.warning("event=model_check model=%s level=fail message=%r", name, str(exc))
+                continue
+            for check in checks:
+                if check.level != "ok":
+                    log.warning("event=model_check model=%s level=%s message=%r fix=%r",
+                                name, check.level, check.message, check.fix)
+
+    def _main_loop(self) -> None:
+        interval = min(TICK, self.notifier.watchdog_interval or TICK)
+        while not self._stop.wait(interval):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            if self.healthy():
+                self.notifier.watchdog()
+            self._report_status()
+
+    def _shutdown(self) -> None:
+        self.notifier.stopping()
+        log.info("event=stopping grace=%.1fs", self.config.edge.grace)
+        if self.observer is not None:
+            self.observer.stop()
+        self.tracker.stop()
+        self._scan_now.set()
+        for lane in self.lanes.values():
+            lane.stop()
+        deadline = time.monotonic() + self.config.edge.grace
+        finished = all(lane.join(deadline) for lane in list(self.lanes.values()))
+        if self.observer is not None:
+            self.observer.join(timeout=5)
+        if not finished:
+            log.warning("event=grace_expired note=%r", "unfinished files stay pending for the next start")
+        self.metrics.close()
+        self.engines.close()
+        self.ledger.close()
+        log.info("event=stopped")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        signal.signal(signal.SIGINT, lambda *_: self.stop())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def reload(self) -> None:
+        """SIGHUP: re-read models.toml; an invalid file is reported and the old one kept."""
+        self.notifier.reloading()
+        try:
+            config = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("event=reload_rejected reason=%r note=%r", str(exc), "keeping the running configuration")
+            self.notifier.ready()
+            return
+        old_engines = self.engines
+        self.config, self.engines = config, EngineSet(config)
+        self._pipeline = Pipeline(config, self.engines)
+        self.tracker.settle = config.edge.settle
+        old_engines.close()
+        log.info("event=reloaded config=%s", self.config_path)
+        self.notifier.ready()
+        self._scan_now.set()
+
+    def healthy(self) -> bool:
+        threads_ok = self._scanner.is_alive() and all(lane.alive() for lane in self.lanes.values())
+        watcher_ok = self.observer is not None and self.observer.is_alive()
+        return threads_ok and watcher_ok
+
+    def _report_status(self) -> None:
+        counts = self.ledger.counts()
+        busy = [path for lane in self.lanes.values() for path in list(lane.busy)]
+        self.metrics.queue.set(counts["pending"])
+        current = f", processing {Path(busy[0]).name}" if busy else ""
+        self.notifier.status(f"{counts['pending']} queued, {len(busy)} in flight{current}")
+
+    # -- finding files ----------------------------------------------------------------
+
+    def _touch(self, path: Path, closed: bool) -> None:
+        self.tracker.touch(path, closed)
+
+    def _new_folder(self, folder: Path) -> None:
+        """A folder created (or moved in): its files may predate the new watch."""
+        root = self._root_of(folder)
+        if root is None:
+            return
+        for candidate in walk(folder, self.config.edge.ignore, self._output_exclude()):
+            self.tracker.touch(candidate.path, False)
+
+    def _settled(self, path: Path) -> None:
+        root = self._root_of(path)
+        if root is not None and admissible(path, root, self.config.edge.ignore, self._output_exclude()):
+            self.offer(path, root)
+
+    def _scan_loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            queued = sum(self._scan_root(root) for root in self.roots)
+            log.info("event=scan_done queued=%d seconds=%.2f", queued, time.monotonic() - started)
+            self._scan_now.wait(self.config.edge.rescan or None)
+            self._scan_now.clear()
+
+    def _scan_root(self, root: Path) -> int:
+        known = self.ledger.snapshot()
+        queued = 0
+        for candidate in walk(root, self.config.edge.ignore, self._output_exclude()):
+            if self._stop.is_set():
+                break
+            entry = known.get(str(candidate.path))
+            if entry and entry[2] in ("done", "failed", "dead") and entry[:2] == (candidate.size, candidate.mtime_ns) \
+                    and self._has_output(candidate.path, root, candidate.siblings):
+                continue
+            queued += self.offer(candidate.path, root)
+        return queued
+
+    def _has_output(self, path: Path, root: Path, siblings: frozenset[str]) -> bool:
+        if self.config.edge.output_dir is None:
+            return (path.name + sidecar.SUFFIX) in siblings or (path.name + sidecar.ERROR_SUFFIX) in siblings
+        placement = self._pipeline.placement
+        return placement.ok_path(path, root).exists() or placement.error_path(path, root).exists()
+
+    def offer(self, path: Path, root: Path) -> bool:
+        """Queue a settled file unless its sidecar already answers it."""
+        try:
+            job = stat_job(path, root)
+        except InputError as exc:
+            log.info("event=skip path=%s reason=%r", path, exc.message)
+            return False
+        pipeline = self._pipeline
+        if pipeline.up_to_date(job):
+            doc = pipeline.recorded(job) or {}
+            status = "failed" if doc.get("status") == "failed" else "done"
+            self.ledger.record_done(str(path), str(root), job.size, job.mtime_ns, doc.get("source", {}).get("sha256"))
+            if status == "failed":
+                self.ledger.finish(str(path), "failed", error=(doc.get("error") or {}).get("message"))
+            return False
+        lane = self._lane_for(job)
+        if not self.ledger.enqueue(str(path), str(root), lane, job.size, job.mtime_ns):
+            return False
+        log.debug("event=queued path=%s lane=%s", path, lane)
+        self._ensure_lane(lane).wake()
+        return True
+
+    def _lane_for(self, job) -> str:
+        """The lane of the route that takes the file; bad input goes to the
+        metadata lane, where the pipeline writes its error sidecar."""
+        try:
+            media = detect(job.path)
+        except (InputError, OSError):
+            return "metadata"
+        return routing.engine_lane(routing.choose(self.config, job.rel, media.kind))
+
+    def _ensure_lane(self, name: str) -> Lane:
+        lane = self.lanes.get(name)
+        if lane is None:
+            spec = self.config.models.get(name)
+            workers = spec.workers if spec else self.config.edge.workers
+            lane = Lane(name, workers, self.ledger, lambda: self._pipeline, self.config.edge, self._finished)
+            self.lanes[name] = lane
+            lane.start()
+        return lane
+
+    def _finished(self, row: Row, verdict: Verdict) -> None:
+        doc = verdict.doc or {}
+        route = doc.get("task", {}).get("route", "-")
+        engine = (doc.get("model") or {}).get("engine", row.lane)
+        self.metrics.job_finished(route, engine, verdict.kind, doc.get("timings_ms"))
+        total = doc.get("timings_ms", {}).get("total")
+        if verdict.kind in ("done", "skipped"):
+            log.info("event=%s path=%s route=%s ms=%s", verdict.kind, row.path, route, total)
+        elif verdict.kind in ("failed", "dead"):
+            log.error("event=%s path=%s code=%s reason=%r", verdict.kind, row.path,
+                      verdict.error.code if verdict.error else "-", str(verdict.error))
+        if verdict.extra.get("dirty"):
+            self.tracker.touch(Path(row.path), False)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _root_of(self, path: Path) -> Path | None:
+        return next((root for root in self.roots if inside(path, root)), None)
+
+    def _output_exclude(self) -> Path | None:
+        return self._pipeline.placement.output_dir
+
+    def _outputs_root(self, root: Path) -> Path:
+        return self._pipeline.placement.output_dir or root

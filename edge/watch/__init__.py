@@ -1,0 +1,1 @@
+"""Finding files that are ready: watcher, settle tracker, ignore rules, scans."""
