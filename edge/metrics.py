@@ -41,17 +41,39 @@ class Metrics:
             self._server.server_close()
             self._server = None
 
-    def job_finished(self, route: str, engine: str, status: str, timings_ms: dict[str, float] | None = None) -> None:
+    def job_finished(self, route: str, engine: str, status: str, timings_ms: dict[str, float] | None = None,
+                     model: str | None = None) -> None:
+        """One file finished. A "load" timing (the model was loaded for it) feeds the load-time histogram."""
         self.files.labels(route, engine, status).inc()
         for stage in STAGES:
             if timings_ms and stage in timings_ms:
                 self.stage.labels(stage).observe(timings_ms[stage] / 1000)
+        if timings_ms and "load" in timings_ms:
+            self.model_loaded(model or engine, timings_ms["load"] / 1000)
+
+    def model_loaded(self, model: str, seconds: float) -> None:
+        self.loads.labels(model).observe(seconds)
+
+    def gpu_memory(self, resident_mb: float) -> None:
+        """VRAM held by the models the GPU scheduler keeps resident."""
+        self.gpu_mb.set(resident_mb)
 
     def snapshot(self) -> dict[str, Any]:
-        files: dict[str, float] = {}
-        for metric in self.files.collect():
-            for sample in metric.samples:
-                if sample.name.endswith("_total"):
-                    key = "/".join(sample.labels[label] for label in ("route", "engine", "status"))
-                    files[key] = sample.value
-        return {"files": files, "queue_depth": self.queue._value.get()}
+        value = self.registry.get_sample_value
+        return {
+            "files": self._by_labels(self.files, "_total", ("route", "engine", "status")),
+            "queue_depth": value("edge_queue_depth"),
+            "gpu_memory_mb": value("edge_gpu_memory_mb"),
+            "model_loads": self._by_labels(self.loads, "_count", ("model",)),
+            "model_load_seconds": self._by_labels(self.loads, "_sum", ("model",)),
+            "stage_seconds": self._by_labels(self.stage, "_sum", ("stage",)),
+        }
+
+    @staticmethod
+    def _by_labels(metric: Any, suffix: str, labels: tuple[str, ...]) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for family in metric.collect():
+            for sample in family.samples:
+                if sample.name.endswith(suffix):
+                    found["/".join(sample.labels[label] for label in labels)] = sample.value
+        return found
