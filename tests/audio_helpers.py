@@ -1,0 +1,147 @@
+"""Audio and video fixtures made by code: espeak-ng speech, PyAV encoding and muxing.
+
+Nothing here is committed as a binary: every test builds the files it needs
+from the known sentences below, so the expected transcript is known exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+RATE = 22050  # espeak-ng's native rate
+
+SENTENCES = [
+    "The quick brown fox jumps over the lazy dog.",
+    "Please call the office before noon on Monday.",
+    "We found seven boxes of paper in the storage room.",
+    "The weather today is cold and windy near the coast.",
+    "She reads a new book every week during the summer.",
+    "Turn left at the bridge and follow the river north.",
+]
+
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
+def have_tools() -> str | None:
+    """The reason the speech tests cannot run, or None."""
+    return None if shutil.which("espeak-ng") else "espeak-ng is not installed (make test installs it)"
+
+
+def speak(text: str, path: Path, voice: str = "en-us", speed: int = 150) -> Path:
+    """Speech for `text` as a 22.05 kHz mono wav, made by espeak-ng."""
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True,
+                   capture_output=True, timeout=60)
+    return path
+
+
+def speech_samples(text: str, tmp: Path, voice: str = "en-us") -> np.ndarray:
+    """int16 samples at RATE of `text` spoken by espeak-ng."""
+    wav = speak(text, tmp / "_speech.wav", voice=voice)
+    samples, rate = read_pcm(wav)
+    wav.unlink()
+    assert rate == RATE
+    return samples
+
+
+def read_pcm(path: Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples and the sample rate of the first audio stream."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        chunks = [out.to_ndarray().reshape(-1) for frame in container.decode(stream)
+                  for out in resampler.resample(frame)]
+    return np.concatenate(chunks), rate
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def noise(seconds: float, seed: int = 1, level: float = 0.05) -> np.ndarray:
+    """Quiet white noise (a room with a fan, not speech)."""
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(int(seconds * RATE)) * level * 32767).clip(-32767, 32767).astype(np.int16)
+
+
+def join(parts: list[np.ndarray], gap_s: float = 0.6) -> np.ndarray:
+    gap = silence(gap_s)
+    out: list[np.ndarray] = []
+    for part in parts:
+        out += [part, gap]
+    return np.concatenate(out)
+
+
+_AUDIO_FORMATS = {  # suffix -> (container format, codec, codec sample rate)
+    ".wav": ("wav", "pcm_s16le", RATE),
+    ".mp3": ("mp3", "libmp3lame", RATE),
+    ".m4a": ("ipod", "aac", RATE),
+    ".flac": ("flac", "flac", RATE),
+    ".ogg": ("ogg", "libopus", 48000),
+    ".opus": ("ogg", "libopus", 48000),
+    ".webm": ("webm", "libopus", 48000),
+    ".mkv": ("matroska", "libopus", 48000),
+}
+
+
+def write_audio(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
+    """Encode mono int16 samples into the format that `path`'s suffix names."""
+    fmt, codec, codec_rate = _AUDIO_FORMATS[path.suffix]
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=codec_rate, layout="mono")
+        _encode_audio(container, stream, samples, rate)
+    return path
+
+
+def write_video(path: Path, samples: np.ndarray | None, seconds: float | None = None, rate: int = RATE) -> Path:
+    """A small mp4/mkv/mov/webm with moving colour frames and, if given, a speech track."""
+    seconds = seconds if seconds is not None else len(samples) / rate
+    vcodec, acodec = ("libvpx", "libopus") if path.suffix == ".webm" else ("libx264", "aac")
+    with av.open(str(path), "w") as container:
+        video = container.add_stream(vcodec, rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = None
+        if samples is not None:
+            audio = container.add_stream(acodec, rate=48000 if acodec == "libopus" else rate, layout="mono")
+        for index in range(int(seconds * 10)):
+            image = np.full((48, 64, 3), (index * 7) % 255, dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        if audio is not None:
+            _encode_audio(container, audio, samples, rate)
+    return path
+
+
+def _encode_audio(container, stream, samples: np.ndarray, rate: int) -> None:
+    resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono",
+                                  rate=stream.codec_context.sample_rate)
+    pts = 0
+    for start in range(0, len(samples), 4096):
+        frame = av.AudioFrame.from_ndarray(samples[start:start + 4096].reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, pts, Fraction(1, rate)
+        pts += frame.samples
+        for out in resampler.resample(frame):
+            container.mux(stream.encode(out))
+    for out in resampler.resample(None):
+        container.mux(stream.encode(out))
+    container.mux(stream.encode(None))
+
+
+def normalise(text: str) -> str:
+    """Lowercase, no punctuation, number words as digits: what WER is counted on."""
+    words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
+    return " ".join(_NUMBER_WORDS.get(word.strip("'"), word.strip("'")) for word in words)
