@@ -1,0 +1,1 @@
+"""Structured extraction: schemas, prompts, validation, and the tiers that produce fields."""

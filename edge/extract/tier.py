@@ -1,0 +1,43 @@
+"""What one tier (a model that tried to answer) hands back to the tier loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TierStatus = Literal["ok", "invalid", "unavailable"]
+
+
+@dataclass
+class TierResult:
+    tier: str  # the model name in models.toml
+    status: TierStatus
+    data: dict[str, Any] = field(default_factory=dict)  # validated fields (document level)
+    raw: str | None = None  # the model's last raw answer when it did not validate
+    confidence: dict[str, float] = field(default_factory=dict)  # field -> 0..1
+    model: dict[str, Any] | None = None  # engine provenance (the sidecar's model block)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    ocr: dict[str, Any] | None = None  # the OCR text and boxes, for OCR tiers
+    reasons: list[dict[str, Any]] = field(default_factory=list)  # why it was escalated or flagged
+    usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, output_tokens
+    prompt_sha256: str | None = None
+    escalated: list[dict[str, Any]] = field(default_factory=list)  # why the next tier was tried
+
+    def record(self) -> dict[str, Any]:
+        """The entry of the sidecar's `tiers` array."""
+        entry: dict[str, Any] = {"tier": self.tier, "status": self.status}
+        if self.model:
+            entry["model"] = self.model.get("name")
+        if self.timings_ms:
+            entry["timings_ms"] = {key: round(value, 3) for key, value in self.timings_ms.items()}
+        if self.usage:
+            entry["usage"] = self.usage
+        if self.confidence:
+            entry["confidence"] = self.confidence
+        if self.raw is not None and self.status == "invalid":
+            entry["raw"] = self.raw
+        entry["reasons"] = self.reasons
+        if self.escalated:
+            entry["escalated"] = self.escalated
+        return entry

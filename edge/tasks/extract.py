@@ -1,0 +1,151 @@
+"""The extract and describe tasks: run a route's tiers in order until one is good.
+
+A route says `model = "vision"` (one tier) or `tiers = ["ocr-small", "vision"]`.
+Each tier returns a TierResult; the next tier runs when an escalation check
+finds a reason (add checks to ESCALATE). When the first tier's engine is not
+there the file waits (EngineUnavailable goes up); when a later one is not
+there the best result so far is kept and marked for review.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from typing import Any, Callable
+
+from ..errors import ConfigError, EngineUnavailable
+from ..extract import schemas
+from ..extract.schemas import SchemaSpec
+from ..extract.tier import TierResult
+from .base import Review, TaskContext, TaskOutput
+
+LOW_CONFIDENCE = 0.5  # "low" maps to 0.3, "medium" to 0.6
+
+# engine kind -> the tier runner for it; engines with complete() use the vision tier.
+TIER_RUNNERS: dict[str, str] = {
+    "ocr": "edge.extract.ocr_small:run_tier",
+}
+DEFAULT_RUNNER = "edge.extract.vision:run_tier"
+
+EscalationCheck = Callable[[TierResult, SchemaSpec], "dict[str, Any] | None"]
+
+
+def invalid_output(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
+    if result.status == "invalid":
+        return {"code": "invalid_output", "message": "the answer did not validate against the schema"}
+    return None
+
+
+def required_missing(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
+    missing = [name for name in spec.required if result.data.get(name) in (None, "", [])]
+    if result.status == "ok" and missing:
+        return {"code": "required_missing", "message": f"required fields are null: {', '.join(missing)}",
+                "fields": missing}
+    return None
+
+
+ESCALATE: list[EscalationCheck] = [invalid_output, required_missing]
+
+
+def run(ctx: TaskContext) -> TaskOutput:
+    spec = schemas.resolve(ctx.route.schema_name, ctx.route.task, ctx.config)
+    results: list[TierResult] = []
+    for index, name in enumerate(tier_names(ctx)):
+        result = attempt(ctx, name, spec, first=index == 0)
+        results.append(result)
+        if result.status == "unavailable":
+            break
+        result.escalated = [reason for check in ESCALATE if (reason := check(result, spec))]
+        if not result.escalated:
+            break
+    return output(spec, results)
+
+
+def tier_names(ctx: TaskContext) -> list[str]:
+    names = ctx.route.tiers or ([ctx.route.model] if ctx.route.model else [])
+    if not names:
+        raise ConfigError(f"route {ctx.route.name}: task {ctx.route.task} needs `model` or `tiers`")
+    return names
+
+
+def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool) -> TierResult:
+    engine = ctx.engines.get(name)
+    try:
+        return runner_for(engine.kind)(ctx, engine, spec, name)
+    except EngineUnavailable as exc:
+        if first:
+            raise  # the file waits for its first tier; nothing is spent
+        reason = {"code": "tier_unavailable", "message": f"tier {name} is unavailable: {exc.message}",
+                  "hint": exc.hint}
+        return TierResult(tier=name, status="unavailable", reasons=[reason], model=engine.provenance())
+
+
+def runner_for(kind: str) -> Callable[..., TierResult]:
+    module_name, func = TIER_RUNNERS.get(kind, DEFAULT_RUNNER).split(":")
+    return getattr(importlib.import_module(module_name), func)
+
+
+def chosen(results: list[TierResult]) -> TierResult:
+    """The last tier that answered ok, else the last one that answered at all."""
+    answered = [r for r in results if r.status != "unavailable"]
+    ok = [r for r in answered if r.status == "ok"]
+    return (ok or answered)[-1]
+
+
+def output(spec: SchemaSpec, results: list[TierResult]) -> TaskOutput:
+    best = chosen(results)
+    review = Review()
+    for result in results:
+        if result.status == "unavailable":
+            for reason in result.reasons:
+                review.flag(**reason)
+    for reason in best.reasons:
+        review.flag(**reason)
+    _flag_fields(review, best, spec)
+    return TaskOutput(
+        result={name: best.data.get(name) for name in spec.fields},
+        status=_status(best),
+        review=review,
+        model=_model_block(best),
+        task={"schema": spec.name, "schema_sha256": spec.sha256, "prompt_sha256": best.prompt_sha256},
+        timings_ms=_timings(results),
+        extra=_extra(results, best),
+    )
+
+
+def _flag_fields(review: Review, best: TierResult, spec: SchemaSpec) -> None:
+    missing = required_missing(best, spec)
+    if missing:
+        review.flag(**missing)
+    low = sorted(name for name, score in best.confidence.items() if score < LOW_CONFIDENCE)
+    if low:
+        review.flag("low_confidence", f"the model is unsure of: {', '.join(low)}", fields=low)
+
+
+def _status(best: TierResult) -> str:
+    if best.status == "ok":
+        return "ok"
+    pages_ok = any(page.get("status") == "ok" for page in best.pages)
+    return "partial" if pages_ok else "invalid"
+
+
+def _model_block(best: TierResult) -> dict[str, Any]:
+    block = dict(best.model or {"name": best.tier, "engine": "unknown"})
+    if best.usage:
+        block["usage"] = best.usage
+    return block
+
+
+def _timings(results: list[TierResult]) -> dict[str, float]:
+    totals: dict[str, float] = defaultdict(float)
+    for result in results:
+        for key, value in result.timings_ms.items():
+            totals[key] += value
+    return dict(totals)
+
+
+def _extra(results: list[TierResult], best: TierResult) -> dict[str, Any]:
+    extra: dict[str, Any] = {"tiers": [result.record() for result in results], "pages": best.pages}
+    if best.ocr is not None:
+        extra["ocr"] = best.ocr
+    return extra
