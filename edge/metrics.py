@@ -10,6 +10,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from .errors import ConfigError
+
 STAGES = ("queued", "prepare", "inference", "total")
 
 
@@ -31,7 +33,10 @@ class Metrics:
         host, _, port = address.rpartition(":")
         host = host.strip("[]") or "127.0.0.1"
         if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError(f"metrics listen on loopback only, not {host!r}")
+            raise ConfigError(f"[edge] metrics = {address!r}: the endpoint listens on loopback only",
+                              hint='use "127.0.0.1:PORT"; put a reverse proxy in front to expose it')
+        if not port.isdigit():
+            raise ConfigError(f"[edge] metrics = {address!r}: expected HOST:PORT", hint='e.g. "127.0.0.1:9464"')
         self._server, _thread = start_http_server(int(port), addr=host, registry=self.registry)
         return host, self._server.server_port
 
