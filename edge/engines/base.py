@@ -97,7 +97,8 @@ class Engine:
 
 
 def engine_class(kind: str) -> type[Engine]:
-    target = ENGINES.get(kind)
+    """The class of an engine kind; "package.module:Class" names a plugin."""
+    target = ENGINES.get(kind) or (kind if ":" in kind else None)
     if target is None:
         known = ", ".join(sorted(ENGINES))
         raise ConfigError(f"unknown engine {kind!r}; known engines: {known}")
