@@ -164,7 +164,13 @@ def _merged_value(found: list[tuple[int, Any, float | None]]) -> Any:
     if not found:
         return None
     if all(isinstance(value, list) for _, value, _ in found):
-        return [item for _, value, _ in found for item in value]
+        joined: list[Any] = []
+        seen: list[Any] = []
+        for _, value, _ in found:
+            if value not in seen:  # a page that repeats an earlier page's rows adds nothing
+                seen.append(value)
+                joined.extend(value)
+        return joined
     return found[0][1]
 
 
