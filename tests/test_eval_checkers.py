@@ -120,3 +120,9 @@ def test_truth_file_can_name_the_checker():
     # "exact" instead of the default fuzzy: a near miss is now wrong
     assert ck.check_document({"vendor_name": "Acme Corp"}, {"vendor_name": "exact"},
                              {"vendor_name": "Acme Corp Ltd"})[0].outcome == "wrong"
+
+
+@pytest.mark.parametrize("predicted, outcome", [("EUR", "correct"), ("€", "correct"), ("eur", "correct"),
+                                                ("euros", "correct"), ("$", "wrong"), (12, "schema_error")])
+def test_currency_reads_signs_and_codes(predicted, outcome):
+    assert ck.check_field("currency", "EUR", predicted).outcome == outcome

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from rapidfuzz import fuzz, utils
 
 OUTCOMES = ("correct", "wrong", "hallucinated", "missing", "schema_error", "refusal")
-CHECKERS = ("exact", "numeric", "date", "fuzzy", "list")
+CHECKERS = ("exact", "numeric", "date", "fuzzy", "list", "currency")
 FUZZY_THRESHOLD = 85.0
 AMOUNT_ABS_TOL = 0.01
 AMOUNT_REL_TOL = 1e-4
@@ -154,6 +154,20 @@ def check_exact(truth: Any, predicted: Any) -> tuple[bool, str]:
     return normalise_identifier(truth) == normalise_identifier(predicted), ""
 
 
+CURRENCY_SIGNS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "fr.": "CHF", "sfr": "CHF",
+                  "₹": "INR", "dollar": "USD", "euro": "EUR", "pound": "GBP"}
+
+
+def check_currency(truth: Any, predicted: Any) -> tuple[bool, str]:
+    """A currency as its ISO code: "$" and "usd" both read as USD."""
+    if not isinstance(predicted, str):
+        raise SchemaMismatch(f"{type(predicted).__name__} is not a currency")
+    def code(value: Any) -> str:
+        text = str(value).strip().casefold().rstrip("s")
+        return CURRENCY_SIGNS.get(text, text.upper())
+    return code(truth) == code(predicted), f"read as {code(predicted)}"
+
+
 def check_numeric(truth: Any, predicted: Any) -> tuple[bool, str]:
     want, got = parse_amount(truth), parse_amount(predicted)
     tolerance = max(AMOUNT_ABS_TOL, AMOUNT_REL_TOL * abs(want))
@@ -205,7 +219,7 @@ def _item_matches(truth: dict[str, Any], predicted: dict[str, Any]) -> bool:
 
 CHECK: dict[str, Callable[[Any, Any], tuple[bool, str]]] = {
     "exact": check_exact, "numeric": check_numeric, "date": check_date,
-    "fuzzy": check_fuzzy, "list": check_list,
+    "fuzzy": check_fuzzy, "list": check_list, "currency": check_currency,
 }
 
 _AMOUNT = re.compile(r"(amount|total|subtotal|tax|vat|price|cost|balance|due|paid|fee|charge|quantity|qty)")
@@ -219,6 +233,8 @@ def checker_for(name: str, truth: Any) -> str:
         return "list"
     if "date" in name or name.endswith("_on"):
         return "date"
+    if name == "currency":
+        return "currency"
     if _IDENT.search(name):
         return "exact"
     if _AMOUNT.search(name) or isinstance(truth, (int, float)):
