@@ -88,7 +88,7 @@ class OllamaDouble:
 
     def start(self) -> "OllamaDouble":
         handler = type("Handler", (_Handler,), {"double": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name=f"ollama-double-{self.port}")
@@ -160,6 +160,11 @@ class OllamaDouble:
         if "_confidence" in properties:
             out["_confidence"] = {key: self.confidence for key in out if out[key] is not None}
         return json.dumps(out)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out or a dropped connection is expected here
 
 
 def _free_port() -> int:
