@@ -48,6 +48,7 @@ class Daemon:
         self.observer = None
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._wake = threading.Event()  # set by signals so the main loop reacts at once
         self._scan_now = threading.Event()
         self._scanner = threading.Thread(target=self._scan_loop, name="edge-scan", daemon=True)
 
@@ -99,7 +100,11 @@ class Daemon:
 
     def _main_loop(self) -> None:
         interval = min(TICK, self.notifier.watchdog_interval or TICK)
-        while not self._stop.wait(interval):
+        while not self._stop.is_set():
+            self._wake.wait(interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
@@ -129,11 +134,16 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+        self._wake.set()
 
     def _install_signals(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self.stop())
         signal.signal(signal.SIGINT, lambda *_: self.stop())
-        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
 
     def reload(self) -> None:
         """SIGHUP: re-read models.toml; an invalid file is reported and the old one kept."""
