@@ -17,6 +17,7 @@ from ..media import image as image_media
 from ..media import pdf as pdf_media
 from ..media.image import PreparedPage
 from . import prompts, validate
+from .escalation import with_ocr_hint
 from .schemas import SchemaSpec
 from .tier import TierResult
 
@@ -41,7 +42,7 @@ def prepared_pages(path: Path, kind: str, canvas: int, max_pages: int) -> Iterat
 
 
 def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
-    prompt = prompts.build(spec)
+    prompt = with_ocr_hint(prompts.build(spec), getattr(ctx, "ocr_hint", None))
     canvas = int(setting(ctx, engine, "canvas", image_media.DEFAULT_CANVAS))
     max_pages = int(setting(ctx, engine, "max_pages", DEFAULT_MAX_PAGES))
     repairs = int(setting(ctx, engine, "repairs", 1))

@@ -39,6 +39,7 @@ class TaskContext:
     config: Config
     engines: EngineSet
     log: logging.Logger = logging.getLogger("edge.task")
+    ocr_hint: str | None = None  # OCR text a vision tier gets as a hint (route option ocr_hint)
 
 
 @dataclass

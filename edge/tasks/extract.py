@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from ..errors import ConfigError, EngineUnavailable
-from ..extract import schemas
+from ..extract import escalation, schemas
 from ..extract.schemas import SchemaSpec
 from ..extract.tier import TierResult
 from .base import Review, TaskContext, TaskOutput
@@ -44,21 +44,24 @@ def required_missing(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | N
     return None
 
 
-ESCALATE: list[EscalationCheck] = [invalid_output, required_missing]
+ESCALATE: list[EscalationCheck] = [invalid_output, required_missing, escalation.low_confidence,
+                                   escalation.ungrounded]
 
 
 def run(ctx: TaskContext) -> TaskOutput:
     spec = schemas.resolve(ctx.route.schema_name, ctx.route.task, ctx.config)
     results: list[TierResult] = []
+    evidence = escalation.Evidence(ctx)  # OCR text: grounding, ocr_hint, keep_ocr
     for index, name in enumerate(tier_names(ctx)):
-        result = attempt(ctx, name, spec, first=index == 0)
+        result = attempt(ctx, name, spec, first=index == 0, evidence=evidence)
         results.append(result)
         if result.status == "unavailable":
             break
+        evidence.after(result, spec)
         result.escalated = [reason for check in ESCALATE if (reason := check(result, spec))]
         if not result.escalated:
             break
-    return output(spec, results)
+    return evidence.finish(output(spec, results), results)
 
 
 def tier_names(ctx: TaskContext) -> list[str]:
@@ -68,9 +71,12 @@ def tier_names(ctx: TaskContext) -> list[str]:
     return names
 
 
-def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool) -> TierResult:
+def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
+            evidence: escalation.Evidence | None = None) -> TierResult:
     engine = ctx.engines.get(name)
     try:
+        if evidence is not None:
+            evidence.before(engine)
         return runner_for(engine.kind)(ctx, engine, spec, name)
     except EngineUnavailable as exc:
         if first:
