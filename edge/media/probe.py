@@ -39,14 +39,14 @@ def image_facts(path: Path) -> dict[str, Any]:
 
 
 def _exif(exif: Any) -> dict[str, Any]:
-    found: dict[str, Any] = {key: exif.get(tag) for key, tag in _TAGS.items() if exif.get(tag) is not None}
+    found: dict[str, Any] = {key: _plain(exif.get(tag)) for key, tag in _TAGS.items() if exif.get(tag) is not None}
     captured = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
     if captured:
-        found["captured_at"] = str(captured)
+        found["captured_at"] = _plain(captured)
     gps = _gps(exif.get_ifd(_GPS_IFD))
     if gps:
         found["gps"] = gps
-    return {key: _plain(value) for key, value in found.items()}
+    return found
 
 
 def _gps(gps: dict[int, Any]) -> dict[str, float] | None:
