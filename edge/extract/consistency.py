@@ -9,10 +9,11 @@ person can decide. This module is pure: results in, a vote out.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 SAMPLE_TEMPERATURE = 0.2
 
@@ -82,3 +83,55 @@ def _normal(value: Any) -> Any:
     if isinstance(value, list):
         return [_normal(item) for item in value]
     return value
+
+
+# -- running a tier N times (the one impure part: it calls the tier runner) ---------------
+
+
+def sampled(run_tier: Callable[..., Any], ctx: Any, engine: Any, spec: Any, name: str) -> Any:
+    """Run a tier `route.samples` times (seeds seed+i, a small temperature) and vote.
+
+    One sample (the default) is a plain call. The voted TierResult keeps the
+    first valid sample's provenance, sums tokens and timings, and carries the
+    disagreements plus a `samples_disagree` reason (which flags the file).
+    """
+    count = getattr(ctx.route, "samples", 1)
+    if count <= 1:
+        return run_tier(ctx, engine, spec, name)
+    base = int(ctx.route.options.get("seed", getattr(engine.options, "seed", None) or 7))
+    results = [run_tier(_with_options(ctx, seed=base + i, temperature=SAMPLE_TEMPERATURE), engine, spec, name)
+               for i in range(count)]
+    return combine(results, [base + i for i in range(count)])
+
+
+def _with_options(ctx: Any, **options: Any) -> Any:
+    route = ctx.route.model_copy(update={"options": {**ctx.route.options, **options}})
+    return dataclasses.replace(ctx, route=route)
+
+
+def combine(results: list[Any], seeds: list[int]) -> Any:
+    valid = [result for result in results if result.status == "ok"]
+    if not valid:
+        return results[0]
+    outcome = vote([result.data for result in valid])
+    merged = dataclasses.replace(valid[0], data=outcome.result, reasons=list(valid[0].reasons))
+    merged.usage = _summed([result.usage for result in results])
+    merged.timings_ms = _summed([result.timings_ms for result in results])
+    merged.model = {**(valid[0].model or {}), "samples": {"n": len(results), "seeds": seeds,
+                                                          "temperature": SAMPLE_TEMPERATURE}}
+    if len(valid) < len(results):
+        merged.reasons.append({"code": "samples_invalid", "message": f"{len(results) - len(valid)} of "
+                               f"{len(results)} samples did not validate; the vote used the rest"})
+    if outcome.disagreements:
+        merged.disagreements = outcome.disagreements
+        merged.reasons.append({"code": "samples_disagree", "fields": outcome.fields,
+                               "message": f"{len(results)} samples disagree on: {', '.join(outcome.fields)}"})
+    return merged
+
+
+def _summed(dicts: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {}
+    for item in dicts:
+        for key, value in (item or {}).items():
+            total[key] = total.get(key, 0) + value
+    return total

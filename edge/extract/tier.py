@@ -23,6 +23,7 @@ class TierResult:
     usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, output_tokens
     prompt_sha256: str | None = None
     escalated: list[dict[str, Any]] = field(default_factory=list)  # why the next tier was tried
+    disagreements: list[dict[str, Any]] = field(default_factory=list)  # samples that disagreed (consistency)
 
     def record(self) -> dict[str, Any]:
         """The entry of the sidecar's `tiers` array."""

@@ -74,7 +74,7 @@ def _request(engine: Any, ctx: Any, prompt: prompts.Prompt, spec: SchemaSpec, pa
         image=page.jpeg,
         schema=spec.format,
         system=prompt.system,
-        temperature=0.0,
+        temperature=float(setting(ctx, engine, "temperature", 0.0)),  # > 0 only for samples
         seed=int(setting(ctx, engine, "seed", 7)),
         max_tokens=int(setting(ctx, engine, "num_predict", 1024)),
         num_ctx=setting(ctx, engine, "num_ctx", None),

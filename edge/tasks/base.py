@@ -23,13 +23,15 @@ TASKS: dict[str, str] = {
 class Review:
     needs_review: bool = False
     reasons: list[dict[str, Any]] = field(default_factory=list)
+    disagreements: list[dict[str, Any]] = field(default_factory=list)  # multi-sample votes that split
 
     def flag(self, code: str, message: str, **details: Any) -> None:
         self.needs_review = True
         self.reasons.append({"code": code, "message": message, **details})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"needs_review": self.needs_review, "reasons": self.reasons}
+        block = {"needs_review": self.needs_review, "reasons": self.reasons}
+        return {**block, "disagreements": self.disagreements} if self.disagreements else block
 
 
 @dataclass

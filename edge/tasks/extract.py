@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any, Callable
 
 from ..errors import ConfigError, EngineUnavailable
-from ..extract import escalation, schemas
+from ..extract import consistency, escalation, schemas
 from ..extract.schemas import SchemaSpec
 from ..extract.tier import TierResult
 from .base import Review, TaskContext, TaskOutput
@@ -77,7 +77,7 @@ def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
     try:
         if evidence is not None:
             evidence.before(engine)
-        return runner_for(engine.kind)(ctx, engine, spec, name)
+        return consistency.sampled(runner_for(engine.kind), ctx, engine, spec, name)  # route.samples
     except EngineUnavailable as exc:
         if first:
             raise  # the file waits for its first tier; nothing is spent
@@ -107,6 +107,7 @@ def output(spec: SchemaSpec, results: list[TierResult]) -> TaskOutput:
                 review.flag(**reason)
     for reason in best.reasons:
         review.flag(**reason)
+    review.disagreements = best.disagreements
     _flag_fields(review, best, spec)
     return TaskOutput(
         result={name: best.data.get(name) for name in spec.fields},
