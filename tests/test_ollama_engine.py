@@ -260,3 +260,14 @@ def test_unknown_option_is_a_config_error():
     with pytest.raises(ConfigError) as caught:
         parse_config({"models": {"vision": {"engine": "ollama", "kep_alive": "1m"}}})
     assert "kep_alive" in str(caught.value)
+
+
+def test_evict_unloads_and_ps_reports_vram(double):
+    engine = make_engine(double.host)
+    assert engine.vram_used_mb() == 0
+    engine.complete(request())
+    assert engine.vram_used_mb() == FakeModel().size // (1024 * 1024)
+    engine.evict()
+    assert engine.vram_used_mb() == 0
+    engine.close()  # the server keeps its keep_alive policy: close sends nothing
+    assert double.requests[-1].path == "/api/ps"

@@ -276,9 +276,18 @@ class OllamaEngine(Engine):
         })
         return block
 
-    def close(self) -> None:
-        """Ask Ollama to unload the model now (keep_alive 0); never raises."""
+    def evict(self) -> None:
+        """Ask Ollama to unload the model now (keep_alive 0), for the GPU scheduler; never raises."""
         try:
             self.client.chat(model=self.model, messages=[], keep_alive=0)
         except Exception:
             pass
+
+    def vram_used_mb(self) -> int:
+        """What the model holds on the GPU now, from /api/ps (0 once keep_alive let it go)."""
+        loaded = self._call(self.client.ps).models
+        held = [m.size_vram or 0 for m in loaded if full_name(m.model or m.name or "") == full_name(self.model)]
+        return int(sum(held) // (1024 * 1024))
+
+    def close(self) -> None:
+        """Nothing to free here: the Ollama server owns the model and its keep_alive."""

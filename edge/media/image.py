@@ -102,7 +102,8 @@ def open_image(path: Path) -> Image.Image:
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputError(f"image too large to decode safely: {exc}", code="too_large") from None
+        raise InputError(f"image too large to decode safely, refusing a possible decompression bomb: {exc}",
+                         code="too_large") from None
     except Exception as exc:  # Pillow raises many kinds for unreadable files
         raise InputError(f"corrupt or unsupported image: {exc}", code="corrupt") from None
 
