@@ -40,7 +40,7 @@ def test_ready_status_watchdog_and_stopping(tmp_path, notify):
                       env=notify_env(notify))
     try:
         notify.wait_for(lambda m: m == "READY=1", 60, "READY=1")
-        assert "event=ready" in read_available(proc)  # its start-up work was done and logged first
+        assert "event=watching" in read_available(proc)  # the watcher was started (and logged) first
         before = len(notify.messages)
         notify.wait_for(lambda m: m == "WATCHDOG=1", 10, "first WATCHDOG=1")
         notify.wait_for(lambda m: m == "WATCHDOG=1", 10, "second WATCHDOG=1")
