@@ -153,6 +153,10 @@ class Pipeline:
             sidecar.write_text(self.placement.companion_path(job.path, job.root, suffix), text)
         sidecar.write_json(target, outcome.doc)
         sidecar.remove_own(self.placement.error_path(job.path, job.root))
+        if outcome.doc.get("review", {}).get("needs_review") and self.config.edge.review_dir:
+            from . import review  # before `after` moves the file away
+
+            review.route_flagged(self.config, job, target, outcome.doc)
         self._after(job)
         return target
 

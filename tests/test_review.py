@@ -1,0 +1,142 @@
+"""Acceptance 3: review routing. A flagged file lands in review_dir with its sidecar;
+`edge review list` shows it; `edge review accept FILE CORRECTED.json` writes a sidecar
+that validates, carries reviewed_at and keeps the model's own answer in history."""
+
+import errno
+import json
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from edge import review
+from edge.cli import main
+from edge.config import parse_config
+from edge.eval.makeset import make_set
+from edge.pipeline import Pipeline, stat_job
+from tests.conftest import run_edge, validate_sidecar, wait_for
+from tests.daemon_helpers import DaemonProcess, sidecar_of, write_config
+
+GOOD = {"invoice_number": "INV-7", "date": "2024-03-03", "vendor_name": "Acme Corp", "total_amount": 99.5,
+        "currency": "EUR", "line_items": []}
+UNSURE = {**GOOD, "invoice_number": None}  # a required field left null: the file is flagged
+
+
+def _config(review_dir):
+    return parse_config({
+        "edge": {"review_dir": str(review_dir)},
+        "models": {"fake": {"engine": "scripted"}},
+        "routes": [{"name": "docs", "media": ["image"], "task": "extract", "schema": "invoice", "model": "fake"}],
+    })
+
+
+@pytest.fixture
+def docs(tmp_path):
+    return make_set(tmp_path / "inbox", 2, seed=5)
+
+
+def _process(config, path, answer):
+    pipeline = Pipeline(config)
+    pipeline.engines.get("fake").enqueue(answer)
+    job = stat_job(path, path.parent)
+    return pipeline.write(job, pipeline.run(job))
+
+
+def test_flagged_file_is_hard_linked_into_review_dir_with_its_sidecar(tmp_path, docs):
+    config = _config(tmp_path / "review")
+    _process(config, docs[0], UNSURE)
+    _process(config, docs[1], GOOD)
+    waiting = tmp_path / "review" / docs[0].name
+    assert os.path.samefile(waiting, docs[0])  # a hard link, not a second copy
+    assert not (tmp_path / "review" / docs[1].name).exists()  # not flagged, not routed
+    copy = validate_sidecar(sidecar_of(waiting))
+    assert copy["review"]["origin"]["path"] == str(docs[0])
+    assert [r["code"] for r in copy["review"]["reasons"]] == ["required_missing"]
+    assert [item.origin for item in review.list_pending(config)] == [docs[0]]
+
+
+def test_across_filesystems_the_file_is_copied(tmp_path, docs, monkeypatch):
+    def no_link(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(review.os, "link", no_link)
+    _process(_config(tmp_path / "review"), docs[0], UNSURE)
+    waiting = tmp_path / "review" / docs[0].name
+    assert not os.path.samefile(waiting, docs[0])
+    assert waiting.read_bytes() == docs[0].read_bytes()
+
+
+def test_accept_with_corrections_keeps_history_and_clears_the_folder(tmp_path, docs):
+    config = _config(tmp_path / "review")
+    target = _process(config, docs[0], UNSURE)
+    cfg = tmp_path / "models.toml"
+    cfg.write_text(f'[edge]\nreview_dir = "{tmp_path / "review"}"\n[models.fake]\nengine = "scripted"\n'
+                   '[[routes]]\nname = "docs"\ntask = "extract"\nschema = "invoice"\nmodel = "fake"\n')
+    runner = CliRunner()
+    listed = runner.invoke(main, ["review", "list", "--json", "--config", str(cfg)])
+    assert listed.exit_code == 0 and docs[0].name in listed.output
+    corrected = tmp_path / "fix.json"
+    corrected.write_text(json.dumps({"invoice_number": "INV-2024-0892"}))
+    done = runner.invoke(main, ["review", "accept", str(tmp_path / "review" / docs[0].name), str(corrected),
+                                "--config", str(cfg)])
+    assert done.exit_code == 0, done.output
+    doc = validate_sidecar(target)
+    assert doc["result"]["invoice_number"] == "INV-2024-0892"
+    assert doc["result"]["total_amount"] == 99.5  # untouched fields stay the model's
+    assert doc["review"]["needs_review"] is False and doc["review"]["reviewed_at"]
+    assert doc["review"]["corrected"] == ["invoice_number"]
+    assert doc["review"]["history"][0]["result"]["invoice_number"] is None  # the model's own answer
+    assert doc["review"]["history"][0]["model"]["engine"] == "scripted"
+    assert not (tmp_path / "review" / docs[0].name).exists()
+    assert review.list_pending(config) == []
+    assert docs[0].exists()  # the original stays where it was
+
+
+def test_a_correction_that_breaks_the_schema_is_refused_and_nothing_changes(tmp_path, docs):
+    config = _config(tmp_path / "review")
+    target = _process(config, docs[0], UNSURE)
+    before = target.read_bytes()
+    bad = tmp_path / "bad.json"
+    for body, words in (({"total_amount": "lots"}, "invoice schema"), ({"colour": "red"}, "colour")):
+        bad.write_text(json.dumps(body))
+        with pytest.raises(review.InputError, match=words):
+            review.accept(config, docs[0], bad)
+    assert target.read_bytes() == before
+    assert len(review.list_pending(config)) == 1
+
+
+def test_accept_of_a_file_that_does_not_wait_says_so(tmp_path, docs):
+    with pytest.raises(review.InputError, match="not waiting for review"):
+        review.accept(_config(tmp_path / "review"), docs[1])
+
+
+def test_review_routing_end_to_end_through_the_daemon(tmp_path):
+    inbox, state, folder = tmp_path / "inbox", tmp_path / "state", tmp_path / "review"
+    inbox.mkdir()
+    source = make_set(tmp_path / "drawn", 1, seed=11)[0]
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps([{"answer": UNSURE}]))
+    cfg = write_config(tmp_path / "models.toml", f'review_dir = "{folder}"\n[models.fake]\nengine = "scripted"\n'
+                       f'script = "{script}"\n[[routes]]\nname = "docs"\nmedia = ["image"]\ntask = "extract"\n'
+                       'schema = "invoice"\nmodel = "fake"\n')
+    daemon = DaemonProcess(inbox, cfg, state).wait_ready()
+    try:
+        shutil.copy(source, inbox / source.name)
+        wait_for(lambda: sidecar_of(folder / source.name).exists(), 60, what="the file in review_dir")
+    finally:
+        assert daemon.terminate() == 0, daemon.log()
+    dropped = inbox / source.name
+    assert os.path.samefile(folder / source.name, dropped)
+    listed = run_edge("review", "list", "--config", str(cfg), "--state-dir", str(state))
+    assert listed.returncode == 0 and source.name in listed.stdout, listed.stderr
+    corrected = tmp_path / "corrected.json"
+    corrected.write_text(json.dumps({"invoice_number": "INV-1", "total_amount": 12.5}))
+    accepted = run_edge("review", "accept", str(folder / source.name), str(corrected), "--config", str(cfg),
+                        "--state-dir", str(state))
+    assert accepted.returncode == 0, accepted.stderr
+    doc = validate_sidecar(sidecar_of(dropped))
+    assert (doc["result"]["invoice_number"], doc["result"]["total_amount"]) == ("INV-1", 12.5)
+    assert doc["review"]["history"][0]["result"]["total_amount"] == 99.5
+    assert doc["review"]["reviewed_at"] and not doc["review"]["needs_review"]
+    assert not (folder / source.name).exists() and not sidecar_of(folder / source.name).exists()
