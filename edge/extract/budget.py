@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..errors import EngineError
 
 FAMILIES = ("llava-1.5", "llava-next", "qwen2-vl", "gemma3", "mllama")
+SCALABLE = ("llava-next", "qwen2-vl")  # families whose cost shrinks with the picture
 
 LLAVA_TILE = 336
 LLAVA_TOKENS_PER_TILE = 576  # (336 / 14)^2 patches
@@ -134,13 +135,11 @@ def plan(family: str, width: int, height: int, prompt: int, output: int, n_ctx: 
     if current.fits:
         return current
     w, h = width, height
-    while min(w, h) > MIN_SIDE:
+    while current.family in SCALABLE and min(w, h) > MIN_SIDE:  # fixed-cost families gain nothing
         w, h = max(MIN_SIDE, int(w * 0.9)), max(MIN_SIDE, int(h * 0.9))
         smaller = fit(family, w, h, prompt, output, n_ctx, tile_tokens=tile_tokens)
         if smaller.fits:
             return smaller
-        if smaller.visual == current.visual:
-            break  # fixed-cost family: shrinking the picture saves nothing
     raise EngineError(
         f"request does not fit the context: {current.describe()}",
         code="context_overflow",
