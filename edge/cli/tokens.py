@@ -35,19 +35,21 @@ def tokens(image, model_name, family, prompt_tokens, max_tokens, n_ctx, as_json,
     if bool(model_name) == bool(family):
         raise click.UsageError("give exactly one of --model NAME or --family FAMILY")
     try:
-        family, model_ctx = _from_model(model_name, config_path) if model_name else (budget.family_name(family), None)
+        family, model_ctx, tile = (_from_model(model_name, config_path) if model_name
+                                   else (budget.family_name(family), None, None))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     width, height = _size(image)
-    report = _report(family, width, height, prompt_tokens, max_tokens, n_ctx or model_ctx or DEFAULT_N_CTX)
+    report = _report(family, width, height, prompt_tokens, max_tokens, n_ctx or model_ctx or DEFAULT_N_CTX, tile)
     report.update(image=str(image), model=model_name)
     click.echo(json.dumps(report) if as_json else _text(report))
     if report["verdict"] == "refused":
         sys.exit(EXIT_FAILED)
 
 
-def _report(family: str, width: int, height: int, prompt: int, output: int, n_ctx: int) -> dict[str, Any]:
-    given = budget.fit(family, width, height, prompt, output, n_ctx)
+def _report(family: str, width: int, height: int, prompt: int, output: int, n_ctx: int,
+            tile: int | None = None) -> dict[str, Any]:
+    given = budget.fit(family, width, height, prompt, output, n_ctx, tile_tokens=tile)
     report: dict[str, Any] = {"family": family, "width": width, "height": height, "visual_tokens": given.visual,
                               "prompt_tokens": prompt, "max_tokens": output, "total": given.total,
                               "n_ctx": n_ctx, "fits": given.fits}
@@ -58,7 +60,7 @@ def _report(family: str, width: int, height: int, prompt: int, output: int, n_ct
         report["verdict"] = "fits"
         return report
     try:
-        planned = budget.plan(family, width, height, prompt, output, n_ctx)
+        planned = budget.plan(family, width, height, prompt, output, n_ctx, tile_tokens=tile)
     except EdgeError as exc:
         report.update(verdict="refused", message=exc.message)
         return report
@@ -99,8 +101,8 @@ def _size(image: Path) -> tuple[int, int]:
         sys.exit(EXIT_FAILED)
 
 
-def _from_model(name: str, config_path: Path | None) -> tuple[str, int | None]:
-    """A configured model's family (option, mmproj metadata, or its name) and n_ctx."""
+def _from_model(name: str, config_path: Path | None) -> tuple[str, int | None, int | None]:
+    """A configured model's family (option, mmproj metadata, or its name), n_ctx and tokens per tile."""
     from ..engines.base import EngineSet
 
     config = load_or_exit(config_path)
@@ -122,7 +124,8 @@ def _from_model(name: str, config_path: Path | None) -> tuple[str, int | None]:
     chosen = chosen or _guess(spec_model(config, name))
     if chosen is None:
         raise ValueError(f"cannot tell the family of model {name}; pass --family ({', '.join(budget.FAMILIES)})")
-    return budget.family_name(chosen), n_ctx
+    tile = engine.tile_tokens() if hasattr(engine, "tile_tokens") else None
+    return budget.family_name(chosen), n_ctx, tile
 
 
 def spec_model(config: Any, name: str) -> str:

@@ -212,6 +212,9 @@ class LlamaCppEngine(Engine):
             return "llava-next" if proj.get("clip.vision.image_grid_pinpoints") else "llava-1.5"
         return _PROJECTOR_FAMILY.get(kind)
 
+    def tile_tokens(self) -> int | None:
+        return _tile_tokens(self.mmproj_info())
+
     # checks
 
     def checks(self) -> list[Check]:
@@ -373,8 +376,8 @@ class LlamaCppEngine(Engine):
         prompt = len(llm.tokenize(((request.system or "") + request.prompt).encode("utf-8"))) + 16
         if family is None:
             return request.image  # unknown family: llama.cpp itself refuses an overflow (mapped above)
-        tile = _tile_tokens(self.mmproj_info())
-        planned = budget.plan(family, width, height, prompt, request.max_tokens, llm.n_ctx(), tile_tokens=tile)
+        planned = budget.plan(family, width, height, prompt, request.max_tokens, llm.n_ctx(),
+                              tile_tokens=self.tile_tokens())
         if (planned.width, planned.height) == (width, height):
             return request.image
         log.info("downscaling %dx%d to %dx%d to fit n_ctx: %s", width, height, planned.width, planned.height,
