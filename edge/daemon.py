@@ -17,6 +17,7 @@ from . import routing, sidecar
 from .config import Config, load_config
 from .engines.base import EngineSet
 from .errors import ConfigError, EdgeError, InputError
+from .gpu import Scheduler
 from .lanes import Lane
 from .ledger import Ledger, Row
 from .media.detect import detect
@@ -43,6 +44,7 @@ class Daemon:
         self._pipeline = Pipeline(config, self.engines)
         self.notifier = Notifier()
         self.metrics = Metrics()
+        self.gpu = Scheduler.from_config(config, metrics=self.metrics)
         self.lanes: dict[str, Lane] = {}
         self.tracker = SettleTracker(config.edge.settle, self._settled)
         self.observer = None
@@ -257,6 +259,7 @@ class Daemon:
             spec = self.config.models.get(name)
             workers = spec.workers if spec else self.config.edge.workers
             lane = Lane(name, workers, self.ledger, lambda: self._pipeline, self.config.edge, self._finished)
+            lane.gpu = self.gpu
             self.lanes[name] = lane
             lane.start()
         return lane

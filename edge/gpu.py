@@ -200,8 +200,11 @@ class Scheduler:
 
     @classmethod
     def from_config(cls, config: Any, device: Device | None = None, metrics: Any = None) -> "Scheduler":
+        """No model declares vram_mb: a no-op scheduler, without probing the GPU libraries."""
         gpu = config.edge.gpu
-        device = device if device is not None else default_device(gpu.budget_mb)
+        wanted = any(spec.vram_mb for spec in config.models.values())
+        if device is None and wanted:
+            device = default_device(gpu.budget_mb)
         return cls(device, gpu.budget_mb, gpu.reserve_mb, metrics=metrics)
 
     @property
@@ -224,18 +227,35 @@ class Scheduler:
 
     # -- the API the daemon uses ---------------------------------------------------
 
-    def run(self, name: str, engine: Any, fn: Callable[[Lease], T], **admit_args: Any) -> T:
-        """fn(lease) inside an admission; on OutOfMemory evict the idle models and retry once, reduced."""
+    def run(self, name: str, engine: Any, fn: Callable[[Lease], T],
+            out_of_memory: Callable[[T], bool] = lambda result: False, **admit_args: Any) -> T:
+        """fn(lease) inside an admission. On OutOfMemory (raised, or a result that
+        `out_of_memory` recognises) evict the other idle models and retry once, reduced."""
         try:
             with self.admit(name, engine, **admit_args) as lease:
-                return fn(lease)
-        except OutOfMemory as exc:
+                result = fn(lease)
+            if not (self.enabled and out_of_memory(result)):
+                return result
+        except OutOfMemory:
             if not self.enabled:
                 raise
-            log.warning("%s ran out of GPU memory (%s): evicting idle models, retrying once with less", name, exc)
-            self.evict_idle()
+        log.warning("event=gpu_oom model=%s action=%r", name, "evict the other idle models, retry once with less")
+        self.evict_idle(keep=name)
         with self.admit(name, engine, reduced=True, **admit_args) as lease:
             return fn(lease)
+
+    def run_job(self, name: str, engines: Any, run: Callable[[], T]) -> T:
+        """The daemon's entry: one job of lane (model) `name`, whose `run()` returns a
+        runner Verdict. Models without vram_mb, and machines without a GPU, pass through."""
+        spec = engines.config.models.get(name)
+        if not self.enabled or spec is None or not spec.vram_mb:
+            return run()
+        try:
+            engine = engines.get(name)
+        except Exception:
+            return run()  # the pipeline reports the broken engine in its own words
+        oom = lambda verdict: isinstance(getattr(verdict, "error", None), OutOfMemory)  # noqa: E731
+        return self.run(name, engine, lambda lease: run(), out_of_memory=oom)
 
     @contextmanager
     def admit(self, name: str, engine: Any, vram_mb: int | None = None, fallback: str | None = None,
@@ -301,6 +321,7 @@ class Scheduler:
         current = self._resident.get(name)
         if current is not None:
             current.busy += 1
+            current.engine = engine  # a reload may have replaced the engine object
             return True
         busy_mb = sum(r.mb for r in self._resident.values() if r.busy)
         if busy_mb + need > self.budget_mb:

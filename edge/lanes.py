@@ -68,6 +68,7 @@ class Lane:
         self.stopping = False
         self.busy: dict[str, float] = {}  # path -> start time, for status and STATUS=
         self.probing = False  # half-open breaker: one job probes the engine
+        self.gpu = None  # the daemon's GPU scheduler (edge.gpu.Scheduler)
         self.threads = [threading.Thread(target=self._work, name=f"edge-{name}-{i}", daemon=True)
                         for i in range(workers)]
 
@@ -143,7 +144,8 @@ class Lane:
         except InputError as exc:
             return Verdict("failed", error=exc, attempts=row.attempts)
         job.attempts = row.attempts
-        return execute(self.pipeline(), job, self.settings.max_attempts)
+        run = lambda: execute(self.pipeline(), job, self.settings.max_attempts)  # noqa: E731
+        return self.gpu.run_job(self.name, self.pipeline().engines, run) if self.gpu else run()
 
     def _record(self, row: Row, verdict: Verdict) -> None:
         error = str(verdict.error) if verdict.error else None

@@ -239,7 +239,8 @@ def test_discovery_on_this_machine_is_consistent():
     found = gpu.discover()
     assert found.present == bool(found.gpus or found.ctranslate2_cuda or found.llama_gpu_offload)
     assert all(info.total_mb >= info.free_mb >= 0 for info in found.gpus)
-    config = parse_config({"edge": {"gpu": {"reserve_mb": 512}}})
+    config = parse_config({"edge": {"gpu": {"reserve_mb": 512}},
+                           "models": {"asr": {"engine": "faster-whisper", "vram_mb": 1000}}})
     sched = Scheduler.from_config(config)
     if not found.present:
         assert not sched.enabled  # CPU machine: the scheduler is a no-op
@@ -249,6 +250,55 @@ def test_discovery_on_this_machine_is_consistent():
 
 def test_declared_budget_without_nvml_uses_a_declared_device(monkeypatch):
     monkeypatch.setattr(gpu, "discover", lambda: gpu.Discovery(ctranslate2_cuda=1))
-    config = parse_config({"edge": {"gpu": {"budget_mb": 12000}}})
+    config = parse_config({"edge": {"gpu": {"budget_mb": 12000}},
+                           "models": {"asr": {"engine": "faster-whisper", "vram_mb": 1000}}})
     sched = Scheduler.from_config(config)
     assert sched.enabled and sched.budget_mb == 12000
+
+
+def test_no_model_wants_the_gpu_no_probe(monkeypatch):
+    monkeypatch.setattr(gpu, "discover", lambda: pytest.fail("must not probe the GPU libraries"))
+    assert not Scheduler.from_config(parse_config({"models": {"asr": {"engine": "faster-whisper"}}})).enabled
+
+
+class Verdict:
+    """Shaped like runner.Verdict: the daemon's jobs return one instead of raising."""
+
+    def __init__(self, kind: str, error: Exception | None = None):
+        self.kind, self.error = kind, error
+
+
+class Engines:
+    """Shaped like EngineSet: config.models and get(name)."""
+
+    def __init__(self, **models: Model):
+        self.models = models
+        self.config = SimpleNamespace(models={name: m.spec for name, m in models.items()})
+
+    def get(self, name: str) -> Model:
+        return self.models[name]
+
+
+def test_run_job_retries_an_out_of_memory_verdict_once_reduced():
+    sched = scheduler()
+    engines = Engines(vision=Model("vision", 11600), asr=Model("asr", 3000))
+    with sched.admit("asr", engines.get("asr")):
+        pass
+    seen = []
+
+    def job() -> Verdict:
+        lease = gpu.current_lease()
+        seen.append((lease.device, lease.reduced))
+        return Verdict("retry", OutOfMemory("CUDA out of memory")) if not lease.reduced else Verdict("done")
+
+    assert sched.run_job("vision", engines, job).kind == "done"
+    assert seen == [("cuda", False), ("cuda", True)]
+    assert engines.get("asr").evictions == 1
+
+
+def test_run_job_passes_through_models_without_vram():
+    sched = scheduler()
+    engines = Engines(ocr=Model("ocr", 0))
+    assert sched.run_job("ocr", engines, lambda: Verdict("done", None)).kind == "done"
+    assert sched.run_job("metadata", engines, lambda: Verdict("done", None)).kind == "done"  # not a model
+    assert sched.resident() == {}
