@@ -176,6 +176,7 @@ class Daemon:
         self.metrics.queue.set(counts["pending"])
         current = f", processing {Path(busy[0]).name}" if busy else ""
         self.notifier.status(f"{counts['pending']} queued, {len(busy)} in flight{current}")
+        self.metrics.write_snapshot(self.ledger.path.parent)
 
     # -- finding files ----------------------------------------------------------------
 

@@ -5,7 +5,11 @@ The same figures feed `edge status --json` through `snapshot()`.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -13,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from .errors import ConfigError
 
 STAGES = ("queued", "prepare", "inference", "total")
+SNAPSHOT_FILE = "metrics.json"  # in the state dir: what `edge status --json` shows of a running daemon
 
 
 class Metrics:
@@ -82,3 +87,22 @@ class Metrics:
                 if sample.name.endswith(suffix):
                     found["/".join(sample.labels[label] for label in labels)] = sample.value
         return found
+
+    def write_snapshot(self, state_dir: Path) -> None:
+        """Atomically replace state_dir/metrics.json (the daemon does this each main-loop turn)."""
+        doc = {**self.snapshot(), "pid": os.getpid(), "updated_at": time.time()}
+        target = Path(state_dir) / SNAPSHOT_FILE
+        temp = target.with_name(f".{SNAPSHOT_FILE}.{os.getpid()}.tmp")
+        try:
+            temp.write_text(json.dumps(doc), encoding="utf-8")
+            os.replace(temp, target)
+        except OSError:
+            pass  # figures for scripts: never worth stopping the daemon for
+
+
+def read_snapshot(state_dir: Path) -> dict[str, Any] | None:
+    """The last figures a daemon wrote to this state dir, or None."""
+    try:
+        return json.loads((Path(state_dir) / SNAPSHOT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

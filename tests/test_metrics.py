@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 
@@ -11,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from edge.errors import ConfigError
 from edge.metrics import Metrics
-from tests.conftest import start_edge, wait_for
+from tests.conftest import edge_env, run_edge, start_edge, wait_for
 from tests.service_helpers import read_available, stop, write_config
 
 
@@ -45,7 +46,9 @@ def test_counters_move_during_a_run_and_only_loopback_listens(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     config = write_config(tmp_path / "models.toml", 'metrics = "127.0.0.1:0"\n')
-    proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"))
+    # WATCHDOG_USEC only makes the main loop (and its metrics.json snapshot) turn every 0.2 s
+    proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
+                      env=edge_env(WATCHDOG_USEC="400000"))
     output = Output(proc)
     try:
         found = wait_for(lambda: output.find(r"event=metrics_listening address=([\d.]+):(\d+)"), 60,
@@ -60,11 +63,19 @@ def test_counters_move_during_a_run_and_only_loopback_listens(tmp_path):
         after = scrape(port)
         assert stage_count(after, "total") - stage_count(before, "total") == 3
         assert ("edge_queue_depth", ()) in after and ("edge_gpu_memory_mb", ()) in after
+        wait_for(lambda: _status_files_done(tmp_path / "state") == 3, 30,
+                 what="edge status --json to show the daemon's 3 files, as /metrics does")
         listening = [c.laddr for c in psutil.Process(proc.pid).net_connections("inet") if c.status == psutil.CONN_LISTEN]
         assert listening and all(addr.ip in ("127.0.0.1", "::1") for addr in listening), listening
     finally:
         out = stop(proc)
     assert proc.returncode == 0, out
+
+
+def _status_files_done(state) -> float:
+    result = run_edge("status", "--json", "--state-dir", str(state), timeout=60)
+    metrics = json.loads(result.stdout)["metrics"] or {}
+    return sum(v for key, v in metrics.get("files", {}).items() if key.endswith("/done"))
 
 
 def test_a_non_loopback_address_is_refused_at_start(tmp_path):

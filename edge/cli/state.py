@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..ledger import STATUSES, Ledger, default_state_dir
+from ..metrics import read_snapshot
 from .common import config_options
 
 
@@ -25,6 +26,7 @@ def status(as_json, config_path, state_dir):
               for row in ledger.last_errors()]
     report = {"counts": counts, "queue_depth": counts["pending"] + counts["running"], "last_errors": errors,
               "ledger": str(ledger.path)}
+    report["metrics"] = read_snapshot(ledger.path.parent)  # a running daemon's figures, as on /metrics
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
