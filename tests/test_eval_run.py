@@ -3,6 +3,7 @@ numbers equal hand-computed ones. Plus make-set's own promises (byte-identical p
 truth fields = the built-in schemas, traps and hard cases present)."""
 
 import json
+import re
 import math
 from datetime import date
 
@@ -150,3 +151,66 @@ def test_bad_dataset_and_unknown_route_are_clear_errors(evaluated, tmp_path):
     assert empty.returncode == 2 and "truth.json" in empty.stderr
     route = run_edge("eval", str(root / "set"), "--route", "nope", "--config", str(root / "models.toml"))
     assert route.returncode == 2 and "nope" in route.stderr
+
+
+# -- acceptance 5: the HTML report in headless Chromium ---------------------------------
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1800")
+BAR_GREEN, LATENCY_BLUE, WRONG_RED = (46, 125, 50), (21, 101, 192), (198, 40, 40)
+
+
+def _chromium(page, tmp_path, tag):
+    """Screenshot `page` and return (screenshot, page-initiated network requests from the net log)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: `make test` installs it (apt-get install chromium)"
+    shot, netlog = tmp_path / f"{tag}.png", tmp_path / f"{tag}-net.json"
+    subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / (tag + '-profile')}",
+                    f"--log-net-log={netlog}", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    log = json.loads(netlog.read_text())
+    start_job = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    # requests made on behalf of the page carry its file:// site in the isolation key;
+    # the browser's own background traffic (updater, sign-in) does not
+    requests = [e["params"]["url"] for e in log["events"] if e["type"] == start_job
+                and "file://" in str(e["params"].get("network_isolation_key", ""))
+                and not e["params"]["url"].startswith(("file:", "data:"))]
+    return shot, requests
+
+
+def _pixels(shot, colour, tolerance=6):
+    from PIL import Image
+
+    with Image.open(shot) as image:
+        data = image.convert("RGB").tobytes()
+    pixels = zip(data[0::3], data[1::3], data[2::3])
+    return sum(1 for p in pixels if all(abs(a - b) <= tolerance for a, b in zip(p, colour)))
+
+
+def test_html_report_is_self_contained(evaluated):
+    import re
+
+    html = (evaluated[3] / "report.html").read_text()
+    links = re.findall(r'(?:src|href)\s*=\s*"([^"]*)"|url\(([^)]*)\)', html)
+    assert all(value.startswith("data:") for pair in links for value in pair if value), links
+    assert not re.search(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", html, re.IGNORECASE)
+    assert html.count("<svg") == 3 and html.count("data:image/jpeg;base64,") >= 4  # charts; worst documents
+
+
+def test_html_report_renders_in_chromium_without_network(evaluated, tmp_path):
+    report = evaluated[3] / "report.html"
+    # the detector must see a request when there is one (a page with a remote image)...
+    control = tmp_path / "control.html"
+    control.write_text('<!doctype html><img src="http://127.0.0.1:9/probe.png">')
+    assert _chromium(control, tmp_path, "control")[1] == ["http://127.0.0.1:9/probe.png"]
+    # ...and the report, even without its Content-Security-Policy, makes none
+    bare = tmp_path / "report.html"
+    bare.write_text(re.sub(r"<meta http-equiv=\"Content-Security-Policy\"[^>]*>", "", report.read_text()))
+    shot, requests = _chromium(bare, tmp_path, "report")
+    assert requests == []
+    assert _pixels(shot, BAR_GREEN) > 2000  # per-field accuracy bars and the "correct" outcome bar
+    assert _pixels(shot, LATENCY_BLUE) > 300  # the latency histogram
+    assert _pixels(shot, WRONG_RED) > 50  # the "wrong" outcome bar

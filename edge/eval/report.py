@@ -154,7 +154,7 @@ def field_chart(s: dict[str, Any]) -> str:
 def outcome_chart(s: dict[str, Any]) -> str:
     counts = {o: row["count"] for o, row in s["per_outcome"].items()}
     top = max(counts.values()) or 1
-    bar, gap, height = 44, 14, 180
+    bar, gap, height = 66, 12, 180
     parts = []
     for i, (outcome, count) in enumerate(counts.items()):
         x = 10 + i * (bar + gap)
