@@ -219,3 +219,22 @@ def thumbnail(path: Path, longest: int = 720) -> str:
     except (OSError, ValueError):
         return ""
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def to_markdown(report: Report) -> str:
+    """The per-field table and the headline figures as Markdown (for bench/README.md)."""
+    s = report.summary()
+    head = "| field | n | accuracy | " + " | ".join(OUTCOMES[1:]) + " |"
+    lines = [head, "|" + " --- |" * (3 + len(OUTCOMES) - 1)]
+    for name, row in s["per_field"].items():
+        lines.append(f"| {name} | {row['total']} | {_pct(row['accuracy'])} | "
+                     + " | ".join(str(row["outcomes"][o]) for o in OUTCOMES[1:]) + " |")
+    review = s["review"]
+    tokens = "-" if s["tokens_per_document"] is None else f"{s['tokens_per_document']:.0f}"
+    lines += ["", f"- field accuracy {_pct(s['accuracy'])} over {s['fields']} fields; documents all correct "
+              f"{s['documents_all_correct']}/{s['documents']}; failed {s['failed']}",
+              "- outcomes: " + ", ".join(f"{o} {row['count']}" for o, row in s["per_outcome"].items()),
+              f"- review rate {_pct(review['rate'])}; review caught {review['caught']} of "
+              f"{review['wrong_or_hallucinated']} wrong or hallucinated fields",
+              f"- latency p50 {_ms(s['latency_ms']['p50'])}, p95 {_ms(s['latency_ms']['p95'])}; tokens per document {tokens}"]
+    return "\n".join(lines)

@@ -1,0 +1,32 @@
+"""Acceptance 6: `edge eval` for real on the embedded CPU tier (RapidOCR + Gemma 3 270M on
+llama.cpp) over the 12-document make-set. The accuracy table is printed in the test log and
+recorded in bench/README.md; model accuracy is NOT asserted, only that every document was
+scored through the real pipeline."""
+
+import pytest
+
+from edge.config import parse_config
+from edge.eval import report
+from edge.eval.makeset import make_set
+from edge.eval.run import evaluate
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+def test_eval_on_the_embedded_cpu_tier(tmp_path, capsys):
+    folder = make_set(tmp_path / "set", 12, seed=2024)[0].parent
+    config = parse_config({
+        "models": {"ocr-small": {"engine": "ocr", "text_model": "embedded:gemma3-270m"}},
+        "routes": [{"name": "embedded", "media": ["image", "pdf"], "task": "extract", "tiers": ["ocr-small"]}],
+    })
+    result = evaluate(config, folder, "embedded")
+    summary = result.summary()
+    with capsys.disabled():
+        print("\n\nedge eval, embedded CPU tier (ocr-small: RapidOCR + Gemma 3 270M Q4_K_M), make-set n=12 seed=2024")
+        print(report.to_markdown(result))
+    assert summary["documents"] == 12 and summary["failed"] == 0
+    assert summary["fields"] == sum(len(doc.sample.fields) for doc in result.documents)
+    for doc in result.documents:  # each went through OCR and the text model, not a shortcut
+        assert doc.doc["tiers"][0]["tier"] == "ocr-small"
+        assert doc.doc["ocr"] is not None or doc.doc["status"] != "ok"
+    assert summary["latency_ms"]["p50"] > 0
