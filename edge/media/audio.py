@@ -158,7 +158,8 @@ def quiet_cut(audio: np.ndarray, size: int) -> int:
     if count < 2:
         return size
     energy = np.square(span[: count * frame].reshape(count, frame)).mean(axis=1)
-    return start + int(np.argmin(energy)) * frame + frame // 2
+    latest_quietest = count - 1 - int(np.argmin(energy[::-1]))  # ties (true silence): keep the window long
+    return start + latest_quietest * frame + frame // 2
 
 
 def _reason(exc: av.FFmpegError) -> str:

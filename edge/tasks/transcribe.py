@@ -32,7 +32,7 @@ class TranscribeOptions(BaseModel):
     hotwords: str | None = None
     batch_size: int | None = Field(None, ge=1, le=64)
     max_duration: float = Field(4 * 3600.0, gt=0)  # seconds accepted per file
-    window: float = Field(600.0, ge=60)  # seconds decoded and transcribed at a time
+    window: float = Field(300.0, ge=60)  # seconds decoded and transcribed at a time: bounds memory
     companions: list[Literal["srt", "vtt"]] = []
     review_logprob: float = -1.0  # segments below this average log-probability need review
     review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability

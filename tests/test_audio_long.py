@@ -1,0 +1,76 @@
+"""Acceptance 6: a ten-minute recording completes with bounded memory (peak RSS printed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import audio_helpers as h
+from tests.audio_helpers import no_network  # noqa: F401  (fixture)
+from tests.conftest import edge_env, validate_sidecar
+
+pytestmark = [pytest.mark.usefixtures("no_network"), pytest.mark.slow,
+              pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
+
+WINDOW_S = 60
+
+
+def write_config(path: Path, window: float) -> Path:
+    path.write_text(
+        '[models.asr]\nengine = "faster-whisper"\nmodel = "embedded:tiny.en"\n\n'
+        f'[[routes]]\nmedia = ["audio", "video"]\ntask = "transcribe"\nmodel = "asr"\noptions = {{window = {window}}}\n'
+    )
+    return path
+
+
+class PeakPopen(subprocess.Popen):
+    """Popen that reaps its child with wait4, keeping the child's ru_maxrss."""
+
+    peak_rss_mib = 0
+
+    def _try_wait(self, wait_flags):
+        pid, status, usage = os.wait4(self.pid, wait_flags)
+        if pid:
+            self.peak_rss_mib = usage.ru_maxrss // 1024  # Linux reports KiB
+        return pid, status
+
+
+def run_edge_measured(path: Path, config: Path, state: Path) -> tuple[dict, int]:
+    child = PeakPopen([sys.executable, "-m", "edge", "process", str(path), "--config", str(config),
+                       "--state-dir", str(state), "--stdout"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=edge_env())
+    out, err = child.communicate(timeout=400)
+    assert child.returncode == 0, err
+    doc = validate_sidecar(json.loads(out.strip().splitlines()[-1]))
+    return doc, child.peak_rss_mib
+
+
+def test_ten_minutes_of_speech_complete_with_memory_bounded_by_the_window(tmp_path):
+    sentences = [h.speech_samples(text, tmp_path) for text in h.SENTENCES]
+    block = h.join(sentences, gap_s=0.8)
+    repeats = int(600 // (len(block) / h.RATE)) + 1
+    long = h.write_audio(tmp_path / "meeting.mp3", h.join([block] * repeats, gap_s=0.5))
+    short = h.write_audio(tmp_path / "excerpt.mp3", h.join([block] * 7, gap_s=0.5))  # three windows
+    config = write_config(tmp_path / "models.toml", WINDOW_S)
+
+    short_doc, short_peak = run_edge_measured(short, config, tmp_path / "state-short")
+    long_doc, long_peak = run_edge_measured(long, config, tmp_path / "state-long")
+
+    duration = long_doc["result"]["duration"]
+    print(f"\n{duration:.0f} s of audio: peak RSS {long_peak} MiB "
+          f"(a {short_doc['result']['duration']:.0f} s excerpt: {short_peak} MiB; window {WINDOW_S} s); "
+          f"inference {long_doc['timings_ms']['inference'] / 1000:.1f} s")
+    assert duration >= 600
+    error = h.wer(" ".join(h.SENTENCES * repeats), long_doc["result"]["text"])
+    print(f"WER over the ten minutes: {error:.3f}")
+    assert error <= 0.15
+    segments = long_doc["result"]["segments"]
+    assert segments[-1]["end"] > duration - 30 and segments[-1]["end"] <= duration  # heard to the end
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    # Bounded: over three times the audio (and windows) of the excerpt, yet (nearly) the same peak memory.
+    assert long_peak < short_peak + 100  # one 636 s window instead peaks about 500 MiB higher
