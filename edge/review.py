@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import errno
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from typing import Any
 
 from . import sidecar
 from .config import Config
-from .errors import ConfigError, InputError
+from .errors import ConfigError, EdgeError, InputError
 from .job import Job
+
+log = logging.getLogger("edge.review")
 
 
 @dataclass
@@ -51,13 +54,20 @@ def review_dir(config: Config) -> Path:
 # -- routing ----------------------------------------------------------------------------
 
 
-def route_flagged(config: Config, job: Job, sidecar_path: Path, doc: dict[str, Any]) -> Path:
-    """Put a flagged file (and a copy of its sidecar) into the review folder."""
+def route_flagged(config: Config, job: Job, sidecar_path: Path, doc: dict[str, Any]) -> Path | None:
+    """Put a flagged file (and a copy of its sidecar) into the review folder.
+
+    Never fails the file: its sidecar is written and says needs_review either way.
+    """
     dest = review_dir(config) / job.rel
-    link_or_copy(job.path, dest)
-    listed = copy.deepcopy(doc)
-    listed["review"]["origin"] = {"path": str(job.path), "sidecar": str(Path(sidecar_path).resolve())}
-    sidecar.write_json(_with_suffix(dest, sidecar.SUFFIX), listed)
+    try:
+        link_or_copy(job.path, dest)
+        listed = copy.deepcopy(doc)
+        listed["review"]["origin"] = {"path": str(job.path), "sidecar": str(Path(sidecar_path).resolve())}
+        sidecar.write_json(_with_suffix(dest, sidecar.SUFFIX), listed)
+    except (OSError, EdgeError) as exc:
+        log.warning("event=review_route_failed path=%s error=%s", job.path, exc)
+        return None
     return dest
 
 

@@ -140,3 +140,10 @@ def test_review_routing_end_to_end_through_the_daemon(tmp_path):
     assert doc["review"]["history"][0]["result"]["total_amount"] == 99.5
     assert doc["review"]["reviewed_at"] and not doc["review"]["needs_review"]
     assert not (folder / source.name).exists() and not sidecar_of(folder / source.name).exists()
+
+
+def test_a_review_folder_that_cannot_take_the_file_does_not_fail_it(tmp_path, docs):
+    blocked = tmp_path / "review"
+    blocked.write_text("a file where the folder should be")
+    target = _process(_config(blocked), docs[0], UNSURE)
+    assert validate_sidecar(target)["review"]["needs_review"] is True
