@@ -26,6 +26,7 @@ from typing import Any
 
 MLLAMA = "llama3.2-vision:11b"
 ONE_IMAGE = "this model only supports one image while more than one image requested"
+MLLAMA_ERROR_TEXT = "unknown model architecture: 'mllama'"
 
 
 @dataclass
@@ -381,5 +382,3 @@ class _Handler(BaseHTTPRequestHandler):
         data = (json.dumps(doc) + "\n").encode()
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
-
-MLLAMA_ERROR_TEXT = "unknown model architecture: 'mllama'"
