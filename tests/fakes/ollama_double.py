@@ -381,4 +381,3 @@ class _Handler(BaseHTTPRequestHandler):
     def _chunk(self, doc: dict[str, Any]) -> None:
         data = (json.dumps(doc) + "\n").encode()
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-
