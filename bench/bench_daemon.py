@@ -122,10 +122,24 @@ def watched_burst_and_latency(work: Path) -> dict:
         path.write_text("latency probe\n")
         wait_all([path])
         latencies.append((time.perf_counter() - dropped) * 1000)
+    peak_rss = rss_during_burst(watcher.proc.pid, work / "watched", 10_000)
     watcher.stop()
     latencies.sort()
-    return {"burst_files": N_BURST, "burst_seconds": burst, "burst_files_per_s": N_BURST / burst, "settle_s": 0.2,
+    return {"rss_mb_peak_during_10000_burst": peak_rss, "burst_files": N_BURST, "burst_seconds": burst, "burst_files_per_s": N_BURST / burst, "settle_s": 0.2,
             "latency_ms_p50": statistics.median(latencies), "latency_ms_p99": latencies[int(len(latencies) * 0.99) - 1]}
+
+
+def rss_during_burst(pid: int, inbox: Path, count: int) -> float:
+    """Peak RSS of the daemon while a burst of `count` files is dropped and answered."""
+    proc = psutil.Process(pid)
+    files = small_files(inbox / "ten-thousand", count, "b")
+    peak = 0.0
+    pending = files
+    while pending:
+        peak = max(peak, proc.memory_info().rss / 2**20)
+        pending = [p for p in pending if not p.with_name(p.name + ".json").exists()]
+        time.sleep(0.05)
+    return peak
 
 
 def already_processed_tree(folder: Path, count: int) -> None:

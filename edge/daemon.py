@@ -22,7 +22,8 @@ from .lanes import Lane
 from .ledger import Ledger, Row
 from .media.detect import detect
 from .metrics import Metrics
-from .pipeline import Pipeline, stat_job
+from .job import Job
+from .pipeline import Pipeline, answers, stat_job
 from .runner import Verdict
 from .service import Notifier
 from .watch.observer import start_observer
@@ -31,6 +32,7 @@ from .watch.settle import SettleTracker
 
 log = logging.getLogger("edge.daemon")
 
+FINISHED = ("done", "failed", "dead")
 TICK = 5.0  # seconds between main-loop wakes when no watchdog is asked for
 
 
@@ -206,15 +208,24 @@ class Daemon:
 
     def _scan_root(self, root: Path) -> int:
         known = self.ledger.snapshot()
-        queued = 0
+        queued, answered = 0, []
         for candidate in walk(root, self.config.edge.ignore, self._output_exclude()):
             if self._stop.is_set():
                 break
             entry = known.get(str(candidate.path))
-            if entry and entry[2] in ("done", "failed", "dead") and entry[:2] == (candidate.size, candidate.mtime_ns) \
+            if entry and entry[2] in FINISHED and entry[:2] == (candidate.size, candidate.mtime_ns) \
                     and self._has_output(candidate.path, root, candidate.siblings):
                 continue
-            queued += self.offer(candidate.path, root)
+            job = Job(path=candidate.path, root=root, size=candidate.size, mtime_ns=candidate.mtime_ns)
+            row = self._answered_row(job)
+            if row is None:
+                queued += self._queue(job)
+            else:
+                answered.append(row)
+            if len(answered) >= 1000:
+                self.ledger.record_answered(answered)
+                answered.clear()
+        self.ledger.record_answered(answered)
         return queued
 
     def _has_output(self, path: Path, root: Path, siblings: frozenset[str]) -> bool:
@@ -230,18 +241,27 @@ class Daemon:
         except InputError as exc:
             log.info("event=skip path=%s reason=%r", path, exc.message)
             return False
-        pipeline = self._pipeline
-        if pipeline.up_to_date(job):
-            doc = pipeline.recorded(job) or {}
-            status = "failed" if doc.get("status") == "failed" else "done"
-            self.ledger.record_done(str(path), str(root), job.size, job.mtime_ns, doc.get("source", {}).get("sha256"))
-            if status == "failed":
-                self.ledger.finish(str(path), "failed", error=(doc.get("error") or {}).get("message"))
+        row = self._answered_row(job)
+        if row is not None:
+            self.ledger.record_answered([row])
             return False
+        return self._queue(job)
+
+    def _answered_row(self, job: Job) -> tuple | None:
+        """A ledger row when the file's sidecar already answers it (size+mtime), else None."""
+        doc = self._pipeline.recorded(job)
+        if not answers(doc, job):
+            return None
+        failed = doc.get("status") == "failed"
+        error = (doc.get("error") or {}).get("message") if failed else None
+        sha = doc.get("source", {}).get("sha256")
+        return (str(job.path), str(job.root), job.size, job.mtime_ns, sha, "failed" if failed else "done", error)
+
+    def _queue(self, job: Job) -> bool:
         lane = self._lane_for(job)
-        if not self.ledger.enqueue(str(path), str(root), lane, job.size, job.mtime_ns):
+        if not self.ledger.enqueue(str(job.path), str(job.root), lane, job.size, job.mtime_ns):
             return False
-        log.debug("event=queued path=%s lane=%s", path, lane)
+        log.debug("event=queued path=%s lane=%s", job.path, lane)
         self._ensure_lane(lane).wake()
         return True
 

@@ -182,11 +182,21 @@ class Ledger:
 
     def record_done(self, path: str, root: str, size: int, mtime_ns: int, sha256: str | None) -> None:
         """Index a file found already answered by its sidecar (no processing)."""
-        self._exec(
-            "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at, dirty,"
-            " last_error, timings, updated_at) VALUES (?,?,'',?,?,?,'done',0,0,0,NULL,NULL,?)",
-            (path, root, sha256, size, mtime_ns, time.time()),
-        )
+        self.record_answered([(path, root, size, mtime_ns, sha256, "done", None)])
+
+    def record_answered(self, rows: list[tuple[str, str, int, int, str | None, str, str | None]]) -> None:
+        """Index many answered files in one transaction: (path, root, size, mtime_ns, sha256, status, error)."""
+        if not rows:
+            return
+        now = time.time()
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
+                " dirty, last_error, timings, updated_at) VALUES (?,?,'',?,?,?,?,0,0,0,?,NULL,?)",
+                [(path, root, sha, size, mtime, status, error, now) for path, root, size, mtime, sha, status, error in rows],
+            )
+            self._db.execute("COMMIT")
 
     def requeue_running(self) -> int:
         """After a crash: jobs found running are pending again."""

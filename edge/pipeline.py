@@ -67,13 +67,7 @@ class Pipeline:
 
     def up_to_date(self, job: Job, sha256: str | None = None) -> bool:
         """Does a sidecar already answer this content? Size+mtime avoid hashing."""
-        doc = self.recorded(job)
-        if doc is None or (doc.get("error") or {}).get("transient"):
-            return False
-        source = doc.get("source", {})
-        if sha256 is not None:
-            return source.get("sha256") == sha256
-        return source.get("size") == job.size and source.get("mtime_ns") == job.mtime_ns
+        return answers(self.recorded(job), job, sha256)
 
     # -- the stages -----------------------------------------------------------------
 
@@ -192,6 +186,16 @@ class Pipeline:
         ok = self.placement.ok_path(job.path, job.root)
         if ok.exists() and self.placement.output_dir is None:
             shutil.move(str(ok), dest.with_name(dest.name + sidecar.SUFFIX))
+
+
+def answers(doc: dict[str, Any] | None, job: Job, sha256: str | None = None) -> bool:
+    """True when `doc` (a sidecar) describes this content and is not a transient failure."""
+    if doc is None or (doc.get("error") or {}).get("transient"):
+        return False
+    source = doc.get("source", {})
+    if sha256 is not None:
+        return source.get("sha256") == sha256
+    return source.get("size") == job.size and source.get("mtime_ns") == job.mtime_ns
 
 
 def _try_hash(path: Path) -> str:

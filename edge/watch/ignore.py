@@ -20,16 +20,30 @@ def ignored_reason(rel_path: str, user_globs: list[str] = ()) -> str | None:
     rsync's `.name.XXXXXX` temp files; a hidden folder hides what is inside.
     """
     parts = rel_path.split("/")
-    for part in parts:
-        lowered = part.lower()
-        if part.startswith("."):
-            return "hidden"
-        if lowered in IGNORED_NAMES:
-            return "system clutter"
-    name = parts[-1]
-    lowered = name.lower()
-    if lowered.endswith(PARTIAL_SUFFIXES) or name.startswith(PARTIAL_PREFIXES):
+    for part in parts[:-1]:
+        reason = folder_reason(part)
+        if reason:
+            return reason
+    return name_reason(parts[-1]) or glob_reason(rel_path, parts[-1], user_globs)
+
+
+def folder_reason(name: str) -> str | None:
+    if name.startswith("."):
+        return "hidden"
+    return "system clutter" if name.lower() in IGNORED_NAMES else None
+
+
+def name_reason(name: str) -> str | None:
+    """The rules that depend on the name alone (the scan checks folders once)."""
+    reason = folder_reason(name)
+    if reason:
+        return reason
+    if name.lower().endswith(PARTIAL_SUFFIXES) or name.startswith(PARTIAL_PREFIXES):
         return "partial or temporary file"
+    return None
+
+
+def glob_reason(rel_path: str, name: str, user_globs: list[str]) -> str | None:
     for pattern in user_globs:
         if fnmatch.fnmatch(rel_path, pattern) or fnmatch.fnmatch(name, pattern):
             return f"matches ignore pattern {pattern!r}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .ignore import ignored_reason, is_edge_output
+from .ignore import OUTPUT_SUFFIXES, glob_reason, ignored_reason, is_edge_output, name_reason
 
 log = logging.getLogger("edge.scan")
 
@@ -60,11 +60,17 @@ def regular_file(path: Path, root: Path) -> bool:
 
 
 def walk(root: Path, user_globs: list[str], exclude: Path | None = None) -> Iterator[Candidate]:
-    """Every admissible file under root, without following symlinked folders."""
-    stack = [root]
+    """Every admissible file under root, without following symlinked folders.
+
+    Strings, not Paths, in this loop: a start-up scan meets every file of
+    every watched folder, and pathlib costs microseconds a call.
+    """
+    prefix = len(str(root)) + 1
+    skip = str(exclude) if exclude is not None else None
+    stack = [str(root)]
     while stack:
         folder = stack.pop()
-        if exclude is not None and inside(folder, exclude):
+        if skip is not None and (folder == skip or folder.startswith(skip + "/")):
             continue
         try:
             entries = list(os.scandir(folder))
@@ -73,23 +79,24 @@ def walk(root: Path, user_globs: list[str], exclude: Path | None = None) -> Iter
             continue
         names = frozenset(entry.name for entry in entries)
         for entry in entries:
-            path = Path(entry.path)
-            rel = path.relative_to(root).as_posix()
-            if ignored_reason(rel, user_globs):
+            if name_reason(entry.name) or (user_globs and glob_reason(entry.path[prefix:], entry.name, user_globs)):
                 continue
             if entry.is_dir(follow_symlinks=False):
-                stack.append(path)
+                stack.append(entry.path)
                 continue
-            candidate = _candidate(entry, path, root, names)
-            if candidate and not is_edge_output(path, names):
+            if entry.name.endswith(OUTPUT_SUFFIXES) and is_edge_output(Path(entry.path), names):
+                continue
+            candidate = _candidate(entry, root, names)
+            if candidate is not None:
                 yield candidate
 
 
-def _candidate(entry: os.DirEntry, path: Path, root: Path, names: frozenset[str]) -> Candidate | None:
+def _candidate(entry: os.DirEntry, root: Path, names: frozenset[str]) -> Candidate | None:
     try:
         info = entry.stat(follow_symlinks=False)
     except OSError:
         return None
+    path = Path(entry.path)
     if not stat.S_ISREG(info.st_mode):
         if not regular_file(path, root):
             return None
