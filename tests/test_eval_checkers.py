@@ -24,7 +24,7 @@ def test_amounts_that_are_not_amounts_are_schema_mismatches(bad):
 
 @pytest.mark.parametrize("text", [
     "2024-03-07", "07/03/2024", "03/07/2024", "7 March 2024", "March 7, 2024", "07.03.2024",
-    "2024/03/07", "07-Mar-2024", "Mar 7th 2024",
+    "2024/03/07", "07-Mar-2024", "Mar 7th 2024", "2024-03-07T00:00:00.000Z",
 ])
 def test_date_formats_normalise(text):
     assert date(2024, 3, 7) in ck.parse_dates(text)

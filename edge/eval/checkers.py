@@ -128,6 +128,10 @@ def parse_dates(value: Any) -> set[date]:
         return {value}
     if not isinstance(value, str):
         raise SchemaMismatch(f"{type(value).__name__} is not a date")
+    try:
+        return {datetime.fromisoformat(value.strip()).date()}  # 2024-03-03, 2024-03-03T00:00:00.000Z
+    except ValueError:
+        pass
     text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1", value.strip())
     text = re.sub(r"[,\s]+", " ", text).strip().rstrip("Z")
     found = set()
