@@ -213,13 +213,13 @@ def write_text_as_jpg(path: Path) -> Path:
     return path
 
 
-def photo(width: int = 6000, height: int = 4000, seed: int = 1) -> Image.Image:
-    """A camera-like picture: smooth gradients plus fine grain (realistic JPEG size)."""
+def photo(width: int = 6000, height: int = 4000, seed: int = 1, grain: float = 12.0) -> Image.Image:
+    """A camera-like picture: smooth gradients plus fine grain (sensor noise; more grain, bigger JPEG)."""
     rng = np.random.default_rng(seed)
     x = np.linspace(0, 1, width, dtype=np.float32)[None, :]
     y = np.linspace(0, 1, height, dtype=np.float32)[:, None]
     base = np.stack([200 * x + 30 * y, 120 + 80 * y * x, 220 - 150 * y + 0 * x], axis=-1)
-    grain = rng.normal(0, 12, (height, width, 1)).astype(np.float32)
+    grain = rng.normal(0, grain, (height, width, 1)).astype(np.float32)
     return Image.fromarray(np.clip(base + grain, 0, 255).astype(np.uint8), "RGB")
 
 

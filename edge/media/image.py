@@ -71,9 +71,10 @@ def prepare_frame(image: Image.Image, canvas: int, quality: int = JPEG_QUALITY, 
     image.load()
     frame = to_rgb(image)
     if frame.size != target:
-        # After DCT scaling at most a 2x reduction is left, where bicubic is sharp
-        # enough and twice as fast as Lanczos; reducing_gap covers non-JPEG inputs.
-        frame = frame.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        # After DCT scaling at most a 2x reduction is left; Pillow's bilinear filter
+        # is antialiased when shrinking and the cheapest good one. reducing_gap
+        # (a fast box reduce first) covers big non-JPEG inputs.
+        frame = frame.resize(target, Image.Resampling.BILINEAR, reducing_gap=2.0)
     transpose = _TRANSPOSE.get(orientation)
     if transpose is not None:
         frame = frame.transpose(transpose)
