@@ -271,3 +271,11 @@ def test_evict_unloads_and_ps_reports_vram(double):
     assert engine.vram_used_mb() == 0
     engine.close()  # the server keeps its keep_alive policy: close sends nothing
     assert double.requests[-1].path == "/api/ps"
+
+
+def test_checks_warn_about_the_version_before_the_pull():
+    with OllamaDouble(version="0.31.0", models=[]) as server:
+        checks = make_engine(server.host).checks()
+    assert [c.level for c in checks] == ["fail", "fail"]
+    assert checks[0].fix == "ollama pull llama3.2-vision:11b"
+    assert "0.31.0" in checks[1].message and "pin Ollama 0.24.0" in checks[1].fix

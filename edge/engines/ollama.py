@@ -107,11 +107,10 @@ class OllamaEngine(Engine):
             return self._facts
 
     def _read_facts(self) -> dict[str, Any]:
-        # The client has no version() call; _request_raw keeps its error mapping.
-        version = self.client._request_raw("GET", "/api/version").json().get("version", "unknown")
+        version = self._version()
         tag = next((m for m in self.client.list().models if full_name(m.model or "") == full_name(self.model)), None)
         if tag is None:
-            raise self._missing(version)
+            raise self._missing()
         show = self.client.show(self.model)
         details = show.details or tag.details
         return {
@@ -124,7 +123,11 @@ class OllamaEngine(Engine):
             "capabilities": list(show.capabilities or []),
         }
 
-    def _missing(self, version: str) -> EngineUnavailable:
+    def _version(self) -> str:
+        # The client has no version() call; _request_raw keeps its error mapping.
+        return self.client._request_raw("GET", "/api/version").json().get("version", "unknown")
+
+    def _missing(self) -> EngineUnavailable:
         return EngineUnavailable(f"model {self.model} is not pulled on Ollama at {self.options.host}",
                                  code="model_missing", hint=f"ollama pull {self.model}")
 
@@ -246,10 +249,20 @@ class OllamaEngine(Engine):
         try:
             facts = self.facts(refresh=True)
         except EngineUnavailable as exc:
-            return [Check(label, "fail", exc.message, exc.hint)]
+            return [Check(label, "fail", exc.message, exc.hint), *self._version_checks(label, exc)]
         except Exception as exc:  # checks never raise
             return [Check(label, "fail", f"cannot query Ollama at {self.options.host}: {exc}")]
         return self._fact_checks(label, facts)
+
+    def _version_checks(self, label: str, exc: EngineUnavailable) -> list[Check]:
+        """A model still to pull may not run on this Ollama either: say so before the 7.8 GB download."""
+        if exc.code != "model_missing":
+            return []
+        try:
+            problem = self.version_problem({"version": self._call(self._version)})
+        except Exception:
+            return []
+        return [Check(label, "fail", problem, MLLAMA_FIX)] if problem else []
 
     def _fact_checks(self, label: str, facts: dict[str, Any]) -> list[Check]:
         found = [Check(label, "ok", f"Ollama {facts['version']} at {self.options.host}; {self.model} is pulled "
