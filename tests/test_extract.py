@@ -286,3 +286,17 @@ def test_user_schema_from_toml_fields(tmp_path):
         assert doc["result"] == values and doc["task"]["schema"] == "registration"
         prompt = server.chats()[0]["messages"][-1]["content"]
         assert "- company_name: Legal name of the company" in prompt
+
+
+def test_retry_after_out_of_memory_sends_a_smaller_picture(tmp_path, double):
+    from edge import gpu
+
+    path = tmp_path / "inv.png"
+    docs.draw_invoice().save(path)
+    token = gpu._lease.set(gpu.Lease("vision", "cuda", 11600, reduced=True))  # the scheduler's OOM retry
+    try:
+        assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
+    finally:
+        gpu._lease.reset(token)
+    assert max(sent_image(double.chats()[-1]).size) == 560
+    assert sidecar(path)["pages"][0]["image"]["height"] == 560

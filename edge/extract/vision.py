@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..engines.base import Completion, CompletionRequest
+from ..gpu import current_lease
 from ..media import image as image_media
 from ..media import pdf as pdf_media
 from ..media.image import PreparedPage
@@ -41,9 +42,15 @@ def prepared_pages(path: Path, kind: str, canvas: int, max_pages: int) -> Iterat
     return module.pages(path, canvas=canvas, max_pages=max_pages)
 
 
+def reduced_canvas(canvas: int) -> int:
+    """Half the canvas on the GPU scheduler's retry after out-of-memory (mllama: one 560 px tile)."""
+    lease = current_lease()
+    return max(256, canvas // 2) if lease is not None and lease.reduced else canvas
+
+
 def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
     prompt = with_ocr_hint(prompts.build(spec), getattr(ctx, "ocr_hint", None))
-    canvas = int(setting(ctx, engine, "canvas", image_media.DEFAULT_CANVAS))
+    canvas = reduced_canvas(int(setting(ctx, engine, "canvas", image_media.DEFAULT_CANVAS)))
     max_pages = int(setting(ctx, engine, "max_pages", DEFAULT_MAX_PAGES))
     repairs = int(setting(ctx, engine, "repairs", 1))
     path, kind = ctx.job.path, ctx.job.media.kind
