@@ -3,11 +3,14 @@ talking to the Ollama double over HTTP from a child process."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import shutil
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests import docs_helpers as docs
 from tests.conftest import run_edge, validate_sidecar, wait_for
@@ -66,6 +69,19 @@ def check_ok(path: Path) -> dict:
     return doc
 
 
+def check_requests(server: OllamaDouble, count: int) -> None:
+    """What the model was sent: one JPEG within 1120 px per message, the schema, temperature 0, the seed."""
+    bodies = server.chats()
+    assert len(bodies) == count
+    for body in bodies:
+        [user] = [m for m in body["messages"] if m["role"] == "user"]
+        [image] = user["images"]
+        picture = Image.open(io.BytesIO(base64.b64decode(image)))
+        assert picture.format == "JPEG" and max(picture.size) <= 1120
+        assert "_confidence" in body["format"]["properties"] and body["format"]["type"] == "object"
+        assert body["options"]["temperature"] == 0 and body["options"]["seed"] == 7
+
+
 def test_edge_process_on_the_drawn_documents(tmp_path, documents):
     folder = tmp_path / "batch"
     folder.mkdir()
@@ -78,7 +94,7 @@ def test_edge_process_on_the_drawn_documents(tmp_path, documents):
         for path in folder.iterdir():
             if path.suffix != ".json":
                 check_ok(path)
-        assert len(server.chats()) == 1 + 1 + 1 + 3  # one request per image, one per PDF page
+        check_requests(server, 1 + 1 + 1 + 3)  # one request per image, one per PDF page
         fresh = tmp_path / "fresh.png"  # no sidecar yet (a recorded one would make it "up to date")
         shutil.copyfile(documents["invoice.png"], fresh)
         streamed = run_edge("process", str(fresh), "--stdout", "--config", str(config),
@@ -116,6 +132,7 @@ def test_daemon_waits_while_ollama_is_down_then_completes(tmp_path, documents):
         wait_for(lambda: all(sidecar_of(p).exists() for p in files), 120, what="all sidecars after Ollama came back")
         for path in files:
             check_ok(path)
+        check_requests(server, 1 + 1 + 3)
         assert daemon.count("event=failed") == 0 and daemon.count("event=dead") == 0
     finally:
         code = daemon.terminate()
