@@ -21,7 +21,7 @@ import numpy as np
 N_EMBD = 64
 N_FF = 128
 N_HEAD = 4
-N_CTX = 2048
+N_CTX = 4096
 CLIP_EMBD = 32
 CLIP_FF = 64
 CLIP_HEADS = 2

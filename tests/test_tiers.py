@@ -1,0 +1,187 @@
+"""The ocr-small tier end to end, and escalation between tiers.
+
+Real RapidOCR and the real embedded Gemma 3 270M on Pillow-drawn invoices
+and claim forms, through `edge process`, the daemon and the pipeline. The
+tests assert pipeline behaviour (schema-valid sidecars, OCR text, grounding,
+tiers and why they escalated), not the small model's accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from edge.config import parse_config
+from edge.extract import schemas
+from edge.pipeline import Pipeline, stat_job
+from tests import docs_helpers as docs
+from tests.conftest import run_edge, validate_sidecar, wait_for
+from tests.daemon_helpers import DaemonProcess
+from tests.gguf_fixtures import write_vision_pair
+
+ROUTES = """
+[models.ocr-small]
+engine = "ocr"
+keep_ocr = true
+
+[[routes]]
+match = ["invoices/**"]
+media = ["image", "pdf"]
+task = "extract"
+schema = "invoice"
+tiers = ["ocr-small"]
+
+[[routes]]
+match = ["claims/**"]
+media = ["image", "pdf"]
+task = "extract"
+schema = "claim_form"
+tiers = ["ocr-small"]
+"""
+
+
+def sidecar_of(path: Path) -> dict:
+    return validate_sidecar(path.with_name(path.name + ".json"))
+
+
+def assert_ocr_small_sidecar(doc: dict, schema: str, heading: str) -> None:
+    assert doc["status"] in ("ok", "invalid") and doc["task"]["schema"] == schema
+    spec = schemas.resolve(schema, "extract", type("C", (), {"schemas": {}})())
+    assert set(doc["result"]) == set(spec.fields)
+    assert doc["model"]["engine"] == "ocr" and doc["model"]["text_model"]["engine"] == "llamacpp"
+    assert heading in doc["ocr"]["text"].upper()
+    lines = doc["ocr"]["pages"][0]["lines"]
+    assert lines and all(len(line["box"]) == 4 and 0 < line["score"] <= 1 for line in lines)
+    [tier] = doc["tiers"]
+    assert tier["tier"] == "ocr-small"
+    if doc["status"] == "ok":
+        # every value the model gave was looked up; whatever was not found is listed by field
+        unfound = tier["grounding"]["unfound"]
+        assert doc["ocr"]["grounding"]["ocr-small"]["unfound"] == unfound
+        listed = {r["field"] for r in doc["review"]["reasons"] if r["code"] == "ungrounded"}
+        assert listed == set(unfound) and (doc["review"]["needs_review"] or not unfound)
+    assert doc["timings_ms"]["ocr"] > 0 and doc["timings_ms"]["inference"] > 0
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    root = tmp_path_factory.mktemp("docs")
+    (root / "invoices").mkdir()
+    (root / "claims").mkdir()
+    docs.draw_invoice().save(root / "invoices" / "inv-001.png")
+    docs.draw_claim_form().save(root / "claims" / "claim-001.jpg", quality=92)
+    return root
+
+
+@pytest.mark.slow
+def test_edge_process_on_an_invoice_and_a_claim_form(drawn, tmp_path):
+    config = tmp_path / "models.toml"
+    config.write_text(ROUTES)
+    done = run_edge("process", str(drawn), "--config", str(config), "--state-dir", str(tmp_path / "state"))
+    assert done.returncode == 0, done.stderr
+    assert_ocr_small_sidecar(sidecar_of(drawn / "invoices" / "inv-001.png"), "invoice", "INVOICE")
+    assert_ocr_small_sidecar(sidecar_of(drawn / "claims" / "claim-001.jpg"), "claim_form", "CLAIM FORM")
+
+
+@pytest.mark.slow
+def test_daemon_extracts_a_dropped_claim_form(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "claims").mkdir(parents=True)
+    config = tmp_path / "models.toml"
+    config.write_text("[edge]\nsettle = 0.3\n" + ROUTES)
+    daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
+    try:
+        target = inbox / "claims" / "scan.png"
+        docs.draw_claim_form().save(tmp_path / "scan.png")
+        (tmp_path / "scan.png").rename(target)
+        wait_for(lambda: target.with_name("scan.png.json").exists(), 180, what=f"sidecar\n{daemon.log()}")
+        assert_ocr_small_sidecar(sidecar_of(target), "claim_form", "CLAIM FORM")
+    finally:
+        assert daemon.terminate() == 0, daemon.log()
+
+
+# -- escalation, driven through the pipeline in-process ----------------------------------------------
+
+
+def tiered_config(vision: dict, route_options: dict | None = None, tiers=("ocr-small", "vision")) -> object:
+    return parse_config({
+        "models": {"ocr-small": {"engine": "ocr"}, "vision": vision},
+        "routes": [{"media": ["image"], "task": "extract", "schema": "claim_form", "tiers": list(tiers),
+                    "options": route_options or {}}],
+    })
+
+
+def run_pipeline(config, path: Path) -> dict:
+    pipeline = Pipeline(config)
+    try:
+        job = stat_job(path, path.parent)
+        outcome = pipeline.run(job)
+        pipeline.write(job, outcome)
+    finally:
+        pipeline.engines.close()
+    return sidecar_of(path)
+
+
+@pytest.fixture()
+def blank_page(tmp_path) -> Path:
+    """A page with no text: OCR finds nothing, so every required field is null."""
+    path = tmp_path / "blank.png"
+    Image.new("RGB", (1240, 1754), "white").save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tmp_path_factory):
+    return write_vision_pair(tmp_path_factory.mktemp("pair"))
+
+
+def test_null_required_field_escalates_to_a_llamacpp_vision_tier(blank_page, tiny_pair):
+    model, mmproj = tiny_pair
+    doc = run_pipeline(tiered_config({"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj),
+                                      "n_ctx": 4096}), blank_page)
+    first, second = doc["tiers"]
+    assert first["tier"] == "ocr-small" and first["status"] == "ok"
+    codes = {reason["code"] for reason in first["escalated"]}
+    assert "required_missing" in codes and "low_confidence" in codes  # nulls, and OCR found no text
+    assert second["tier"] == "vision" and second["status"] == "ok"  # the tiny pair answers schema-valid JSON
+    assert doc["model"]["engine"] == "llamacpp" and doc["model"]["mmproj"] == mmproj.name
+
+
+def test_unavailable_next_tier_is_recorded_and_needs_review(blank_page, tmp_path):
+    doc = run_pipeline(tiered_config({"engine": "llamacpp", "model": str(tmp_path / "missing.gguf"),
+                                      "mmproj": str(tmp_path / "missing-mmproj.gguf")}), blank_page)
+    first, second = doc["tiers"]
+    assert first["escalated"] and second == {**second, "tier": "vision", "status": "unavailable"}
+    assert "model file not found" in second["reasons"][0]["message"]
+    assert doc["review"]["needs_review"] is True
+    assert any(r["code"] == "tier_unavailable" for r in doc["review"]["reasons"])
+    assert doc["model"]["engine"] == "ocr"  # the answer kept is the ocr-small one
+
+
+def test_ocr_hint_reaches_the_vision_tier_and_its_answer_is_grounded(tmp_path):
+    page = tmp_path / "claim.png"
+    docs.draw_claim_form().save(page)
+    script = tmp_path / "answers.json"
+    answer = {"claim_number": "CLM-DOES-NOT-EXIST", "total_amount": 1247.5, "claimant_name": "Maria Jensen"}
+    script.write_text(json.dumps([{"prompt_contains": "OCR text of this page", "answer": answer}]))
+    config = tiered_config({"engine": "scripted", "script": str(script)},
+                           {"ocr_hint": True, "keep_ocr": True}, tiers=("vision",))
+    doc = run_pipeline(config, page)
+    assert doc["status"] == "ok" and doc["result"]["total_amount"] == 1247.5  # the scripted answer was given
+    assert "CLAIM" in doc["ocr"]["text"].upper() and doc["timings_ms"]["ocr"] > 0
+    assert doc["tiers"][0]["grounding"]["unfound"] == ["claim_number"]
+    [reason] = [r for r in doc["review"]["reasons"] if r["code"] == "ungrounded"]
+    assert reason["field"] == "claim_number" and doc["review"]["needs_review"]
+
+
+def test_without_keep_ocr_the_sidecar_has_no_ocr_block(tmp_path):
+    page = tmp_path / "claim.png"
+    docs.draw_claim_form().save(page)
+    script = tmp_path / "answers.json"
+    script.write_text(json.dumps([{"answer": {"total_amount": 1247.5}}]))
+    doc = run_pipeline(tiered_config({"engine": "scripted", "script": str(script)}, {"ocr_hint": True},
+                                     tiers=("vision",)), page)
+    assert "ocr" not in doc and doc["tiers"][0]["grounding"] == {"checked": True, "unfound": []}
