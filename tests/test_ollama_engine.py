@@ -14,8 +14,11 @@ from edge.config import ModelSpec, parse_config
 from edge.engines.base import CompletionRequest
 from edge.engines.ollama import MLLAMA_ERROR, OllamaEngine, OllamaOptions, is_loopback, mllama_supported
 from edge.errors import ConfigError, EngineError, EngineUnavailable, OutOfMemory, TransientError
+from edge.extract import schemas
+from tests import docs_helpers as docs
 from tests.fakes.ollama_double import ONE_IMAGE, FakeModel, OllamaDouble, Reply
 
+TRUTH = {**docs.invoice_truth(), **docs.claim_truth()}
 SCHEMA = {"type": "object", "properties": {"total": {"type": ["number", "null"]}}, "required": ["total"]}
 
 
@@ -279,3 +282,16 @@ def test_checks_warn_about_the_version_before_the_pull():
     assert [c.level for c in checks] == ["fail", "fail"]
     assert checks[0].fix == "ollama pull llama3.2-vision:11b"
     assert "0.31.0" in checks[1].message and "pin Ollama 0.24.0" in checks[1].fix
+
+
+@pytest.mark.parametrize("name", sorted(schemas.BUILTIN))
+def test_double_answers_fit_the_requested_schema(name):
+    import jsonschema
+
+    spec = schemas.resolve(name, "extract", None)
+    values = {**TRUTH, "objects": ["chart"], "caption": "c", "items": [{"description": "x", "total": 1.0}]}
+    with OllamaDouble(values=values) as server:
+        request = CompletionRequest(prompt="p", image=jpeg(), schema=spec.format)
+        answer = json.loads(make_engine(server.host).complete(request).text)
+    jsonschema.validate(answer, spec.format)
+    assert {key for key in answer if key != "_confidence"} == set(spec.fields)
