@@ -149,7 +149,18 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(f"{where}: {_describe(exc)}") from None
     config.source = path
     _check_engine_options(config, where)
+    _check_grammars(config, where)
     return config
+
+
+def _check_grammars(config: Config, where: str) -> None:
+    """llama.cpp falls back silently when a schema cannot become a grammar: fail here instead."""
+    from .engines.llamacpp import check_route_schemas
+
+    try:
+        check_route_schemas(config)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
 def _check_engine_options(config: Config, where: str) -> None:

@@ -210,3 +210,20 @@ def test_text_model_without_chat_template_gets_a_format(tmp_path):
         jsonschema.validate(json.loads(answer.text), CLAIM.format)
     finally:
         engine.close()
+
+
+def test_config_with_a_schema_llamacpp_cannot_constrain_fails_at_load(tmp_path, pair):
+    from edge.config import load_config
+
+    schema = tmp_path / "odd.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "string"},
+                                                                   "b": {"not": {"type": "string"}}}}))
+    config = tmp_path / "models.toml"
+    body = (f'[models.tiny]\nengine = "llamacpp"\nmodel = "{pair[0]}"\n'
+            f'[schemas.odd]\nfile = "{schema}"\n'
+            '[[routes]]\ntask = "extract"\nschema = "odd"\nmodel = "tiny"\n')
+    config.write_text(body)
+    with pytest.raises(ConfigError, match="routes route1: schema odd: .*cannot be turned into a llama.cpp grammar"):
+        load_config(config)
+    config.write_text(body.replace('schema = "odd"', 'schema = "claim_form"'))
+    assert load_config(config).routes[0].schema_name == "claim_form"

@@ -135,6 +135,26 @@ def grammar_for(schema: dict[str, Any], max_string: int = 256, max_items: int = 
         ) from None
 
 
+GRAMMAR_ENGINES = ("llamacpp", "ocr")
+
+
+def check_route_schemas(config: Any) -> None:
+    """Every schema a route sends to a llama.cpp model must become a grammar (ConfigError if not)."""
+    from ..extract import schemas
+
+    for route in config.routes:
+        names = ([route.model] if route.model else []) + route.tiers
+        if route.task not in ("extract", "describe"):
+            continue
+        if not any(config.models[name].engine in GRAMMAR_ENGINES for name in names if name in config.models):
+            continue
+        spec = schemas.resolve(route.schema_name, route.task, config)
+        try:
+            grammar_for(spec.format)
+        except ConfigError as exc:
+            raise ConfigError(f"routes {route.name}: schema {spec.name}: {exc.message}", hint=exc.hint) from None
+
+
 # -- llama.cpp's log, into ours ---------------------------------------------------------------------
 
 _log_installed = False
