@@ -185,3 +185,24 @@ def test_without_keep_ocr_the_sidecar_has_no_ocr_block(tmp_path):
     doc = run_pipeline(tiered_config({"engine": "scripted", "script": str(script)}, {"ocr_hint": True},
                                      tiers=("vision",)), page)
     assert "ocr" not in doc and doc["tiers"][0]["grounding"] == {"checked": True, "unfound": []}
+
+
+@pytest.mark.slow
+def test_audio_route_with_extract_turns_a_transcript_into_fields(tmp_path):
+    from tests import audio_helpers
+
+    if audio_helpers.have_tools():
+        pytest.skip(audio_helpers.have_tools())
+    recording = audio_helpers.speak("Claim number four five seven two. The total amount is twelve dollars.",
+                                    tmp_path / "voicemail.wav")
+    config = parse_config({
+        "models": {"ocr-small": {"engine": "ocr", "keep_ocr": True},
+                   "asr": {"engine": "faster-whisper", "model": "embedded:tiny.en"}},
+        "routes": [{"media": ["audio"], "task": "extract", "schema": "claim_form", "tiers": ["ocr-small"],
+                    "options": {"asr": "asr", "language": "en"}}],
+    })
+    doc = run_pipeline(config, recording)
+    spec = schemas.resolve("claim_form", "extract", config)
+    assert set(doc["result"]) == set(spec.fields) and doc["tiers"][0]["tier"] == "ocr-small"
+    assert doc["ocr"]["engine"] == "transcript" and "claim" in doc["ocr"]["text"].lower()
+    assert doc["tiers"][0]["grounding"]["checked"] and doc["timings_ms"]["transcribe"] > 0
