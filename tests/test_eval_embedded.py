@@ -28,5 +28,6 @@ def test_eval_on_the_embedded_cpu_tier(tmp_path, capsys):
     assert summary["fields"] == sum(len(doc.sample.fields) for doc in result.documents)
     for doc in result.documents:  # each went through OCR and the text model, not a shortcut
         assert doc.doc["tiers"][0]["tier"] == "ocr-small"
-        assert doc.doc["ocr"] is not None or doc.doc["status"] != "ok"
+        assert doc.doc["timings_ms"]["ocr"] > 0
     assert summary["latency_ms"]["p50"] > 0
+    assert summary["documents_with_tokens"] > 0  # llama.cpp reports its token counts

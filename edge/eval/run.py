@@ -58,6 +58,7 @@ class DocResult:
             "all_correct": self.all_correct, "needs_review": self.needs_review, "review_reasons": self.reasons,
             "latency_ms": self.latency_ms, "prompt_tokens": self.prompt_tokens, "output_tokens": self.output_tokens,
             "error": self.error, "hard_cases": self.sample.meta.get("hard_cases", []),
+            "timings_ms": (self.doc or {}).get("timings_ms"),
             "fields": [result.as_dict() for result in self.fields],
         }
 
