@@ -133,6 +133,9 @@ def accept(config: Config, file: Path, corrected_json_path: Path | None = None) 
     if original is None:
         raise InputError(f"the sidecar {item.origin_sidecar} is gone; nothing to update", code="no_sidecar",
                          hint="process the file again, then review it")
+    if original["source"].get("sha256") != item.doc["source"].get("sha256"):
+        raise InputError(f"{item.origin.name} changed since it was flagged; its sidecar now describes other content",
+                         code="stale_review", hint="look at the new sidecar; remove the stale copy from review_dir")
     corrected = _load_corrected(corrected_json_path) if corrected_json_path else {}
     doc = reviewed(original, corrected, config)
     sidecar.write_json(item.origin_sidecar, doc)

@@ -147,3 +147,15 @@ def test_a_review_folder_that_cannot_take_the_file_does_not_fail_it(tmp_path, do
     blocked.write_text("a file where the folder should be")
     target = _process(_config(blocked), docs[0], UNSURE)
     assert validate_sidecar(target)["review"]["needs_review"] is True
+
+
+def test_accept_refuses_when_the_file_changed_since_it_was_flagged(tmp_path, docs):
+    config = _config(tmp_path / "review")
+    target = _process(config, docs[0], UNSURE)
+    waiting = tmp_path / "review" / docs[0].name
+    docs[0].unlink()  # the link in review_dir keeps the old bytes
+    shutil.copy(docs[1], docs[0])  # new content under the same name, processed again
+    _process(config, docs[0], GOOD)
+    with pytest.raises(review.InputError, match="changed since it was flagged"):
+        review.accept(config, waiting)
+    assert validate_sidecar(target)["result"]["invoice_number"] == "INV-7"
