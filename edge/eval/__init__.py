@@ -1,0 +1,1 @@
+"""edge eval: labelled sets (make-set, dataset), field checkers, scoring runs and reports."""
