@@ -157,6 +157,7 @@ def test_the_model_is_released_after_idle_unload_and_comes_back(clip):
         assert engine.loaded
         assert second.segments[0]["text"] == first.segments[0]["text"]
         assert second.timings_ms["load"] > 0
+        wait_for(lambda: not engine.loaded, timeout=20, what="a second idle unload after the reload")
     finally:
         engine.close()
     assert not engine.loaded

@@ -81,8 +81,7 @@ class WhisperEngine(Engine):
         self._busy = 0
         self._device = ""
         self._compute_type = ""
-        self._stop = threading.Event()
-        self._reaper: threading.Thread | None = None
+        self._reaper_stop: threading.Event | None = None  # set: the idle-unload thread ends
 
     # -- model files -------------------------------------------------------------
 
@@ -111,7 +110,7 @@ class WhisperEngine(Engine):
 
     def _ensure_loaded(self) -> Any:
         device, compute_type = self._placement()
-        if self._model is not None and device != self._device:
+        if self._model is not None and device != self._device and self._busy == 0:
             self._unload()  # the GPU scheduler moved this model (to the CPU fallback, or back)
         if self._model is None:
             self._model = self._load(device, compute_type)
@@ -144,21 +143,24 @@ class WhisperEngine(Engine):
             raise EngineUnavailable(f"cannot load {path}: {exc}") from None
 
     def _start_reaper(self) -> None:
-        if self.options.idle_unload and (self._reaper is None or not self._reaper.is_alive()):
-            self._stop.clear()
-            self._reaper = threading.Thread(target=self._reap, name=f"whisper-idle-{self.name}", daemon=True)
-            self._reaper.start()
+        if self.options.idle_unload and self._reaper_stop is None:
+            self._reaper_stop = threading.Event()
+            threading.Thread(target=self._reap, args=(self._reaper_stop,), name=f"whisper-idle-{self.name}",
+                             daemon=True).start()
 
-    def _reap(self) -> None:
-        """Unload once the model has been idle for idle_unload seconds."""
-        while not self._stop.wait(min(self.options.idle_unload, 5.0)):
+    def _reap(self, stop: threading.Event) -> None:
+        """Unload once the model has been idle for idle_unload seconds; end with the model."""
+        while not stop.wait(min(self.options.idle_unload, 5.0)):
             with self.lock:
                 idle = time.monotonic() - self.last_used
-                if self._model is not None and self._busy == 0 and idle >= self.options.idle_unload:
+                if not stop.is_set() and self._busy == 0 and idle >= self.options.idle_unload:
                     self._unload()
-                    return
 
     def _unload(self) -> None:
+        """Under the lock: free the model and end its idle-unload thread."""
+        if self._reaper_stop is not None:
+            self._reaper_stop.set()
+            self._reaper_stop = None
         model, self._model, self._batched = self._model, None, None
         inner = getattr(model, "model", None)
         if inner is not None and hasattr(inner, "unload_model"):
@@ -175,7 +177,6 @@ class WhisperEngine(Engine):
         return 0 if self._model is None else None
 
     def close(self) -> None:
-        self._stop.set()
         with self.lock:
             if self._model is not None:
                 self._unload()
