@@ -1,0 +1,129 @@
+"""llama.cpp engine overhead against raw llama-cpp-python, and the ocr-small tier per A4 page.
+
+    .venv/bin/python bench/bench_llamacpp.py [--repeat N] [--pages N]
+
+1. The same loaded GGUF, prompt, schema and image, called raw
+   (`Llama.create_chat_completion`) and through `LlamaCppEngine.complete`,
+   interleaved; the ratio of medians is edge's overhead (target <= 1.05).
+   Two cases: the embedded Gemma 3 270M structuring OCR text, and the tiny
+   random vision pair of the tests (milliseconds per call: the worst case
+   for relative overhead).
+2. The ocr-small tier through the pipeline on drawn A4 invoices and claim
+   forms: seconds per page, split into OCR and extraction (target <= 8 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from edge.config import parse_config  # noqa: E402
+from edge.engines.base import CompletionRequest  # noqa: E402
+from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, bounded_schema, _messages  # noqa: E402
+from edge.extract import schemas  # noqa: E402
+from edge.extract.ocr_small import build_prompt  # noqa: E402
+from edge.pipeline import Pipeline, stat_job  # noqa: E402
+from tests import docs_helpers as docs  # noqa: E402
+from tests.gguf_fixtures import write_vision_pair  # noqa: E402
+
+CLAIM = schemas.resolve("claim_form", "extract", SimpleNamespace(schemas={}))
+OCR_TEXT = ("HEALTH INSURANCE CLAIM FORM\nClaim number  CLM-2024-4572\nPolicy number  POL-778812\n"
+            "Claimant  Maria Jensen\nTotal claimed  1,247.50\nAmount paid  200.00")
+
+
+def overhead(engine: LlamaCppEngine, request: CompletionRequest, repeat: int) -> dict[str, float]:
+    llm = engine.load()
+    schema = bounded_schema(request.schema, engine.options.max_string, engine.options.max_items)
+    image = engine._fit_image(llm, request) if request.image else None  # the same bytes both ways
+
+    def raw() -> str:
+        answer = llm.create_chat_completion(
+            messages=_messages(request, image), temperature=0.0, seed=request.seed, max_tokens=request.max_tokens,
+            response_format={"type": "json_object", "schema": schema})
+        return answer["choices"][0]["message"]["content"]
+
+    raw_times, edge_times = [], []
+    assert raw() == engine.complete(request).text, "raw and edge calls must answer the same"
+    for _ in range(repeat):
+        started = time.perf_counter()
+        raw()
+        raw_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        engine.complete(request)
+        edge_times.append(time.perf_counter() - started)
+    raw_ms, edge_ms = statistics.median(raw_times) * 1000, statistics.median(edge_times) * 1000
+    return {"raw_ms": raw_ms, "edge_ms": edge_ms, "ratio": edge_ms / raw_ms}
+
+
+def png(page) -> bytes:
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def ocr_small_pages(folder: Path, pages: int) -> list[dict[str, float]]:
+    config = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
+                           "routes": [{"media": ["image"], "task": "extract", "schema": "claim_form",
+                                       "tiers": ["ocr-small"]}]})
+    pipeline = Pipeline(config)
+    rows = []
+    try:
+        for index in range(pages + 1):  # the first page also loads the models: reported apart
+            path = folder / f"page-{index}.png"
+            (docs.draw_claim_form() if index % 2 else docs.draw_invoice()).save(path)
+            started = time.perf_counter()
+            doc = pipeline.run(stat_job(path, folder)).doc
+            timings = doc["timings_ms"]
+            rows.append({"total_s": time.perf_counter() - started, "ocr_s": timings.get("ocr", 0) / 1000,
+                         "extract_s": timings.get("inference", 0) / 1000,
+                         "tokens": doc["model"].get("usage", {}).get("output_tokens", 0)})
+    finally:
+        pipeline.engines.close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pages", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        gemma = LlamaCppEngine("gemma", SimpleNamespace(model="embedded:gemma3-270m"), LlamaCppOptions(n_ctx=4096))
+        prompt = build_prompt(CLAIM, OCR_TEXT)
+        text = overhead(gemma, CompletionRequest(prompt=prompt.text, system=prompt.system, schema=CLAIM.format,
+                                                 max_tokens=768), args.repeat)
+        gemma.close()
+        model, mmproj = write_vision_pair(folder / "pair")
+        tiny = LlamaCppEngine("tiny", SimpleNamespace(model=str(model)),
+                              LlamaCppOptions(mmproj=str(mmproj), n_ctx=4096))
+        vision = overhead(tiny, CompletionRequest(prompt="Extract the claim fields.", image=png(docs.draw_claim_form()),
+                                                  schema=CLAIM.format, max_tokens=1536), args.repeat * 4)
+        tiny.close()
+        print("llama.cpp engine overhead (median of interleaved calls, same loaded model):")
+        for name, row in (("Gemma 3 270M, OCR text -> claim_form", text), ("tiny vision pair, A4 image", vision)):
+            print(f"  {name:40s} raw {row['raw_ms']:9.1f} ms  edge {row['edge_ms']:9.1f} ms  "
+                  f"ratio {row['ratio']:.3f} (target <= 1.05)")
+        rows = ocr_small_pages(folder, args.pages)
+        first, warm = rows[0], rows[1:]
+        print("ocr-small tier per A4 page (RapidOCR + Gemma 3 270M, through the pipeline):")
+        print(f"  first page (loads models): {first['total_s']:.2f} s  (ocr {first['ocr_s']:.2f} s, "
+              f"extraction {first['extract_s']:.2f} s)")
+        for key, label in (("total_s", "total"), ("ocr_s", "ocr"), ("extract_s", "extraction")):
+            values = [row[key] for row in warm]
+            print(f"  {label:10s} median {statistics.median(values):.2f} s  max {max(values):.2f} s "
+                  f"over {len(values)} pages")
+        print(f"  target <= 8 s per page: {'met' if statistics.median(r['total_s'] for r in warm) <= 8 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
