@@ -53,12 +53,13 @@ class Metrics:
 
     def job_finished(self, route: str, engine: str, status: str, timings_ms: dict[str, float] | None = None,
                      model: str | None = None) -> None:
-        """One file finished. A "load" timing (the model was loaded for it) feeds the load-time histogram."""
+        """One file finished. A non-zero "load" timing (the model was loaded for it) feeds the load
+        histogram, labelled with `model` (else the engine)."""
         self.files.labels(route, engine, status).inc()
         for stage in STAGES:
             if timings_ms and stage in timings_ms:
                 self.stage.labels(stage).observe(timings_ms[stage] / 1000)
-        if timings_ms and "load" in timings_ms:
+        if timings_ms and timings_ms.get("load"):  # 0: the model was already loaded
             self.model_loaded(model or engine, timings_ms["load"] / 1000)
 
     def model_loaded(self, model: str, seconds: float) -> None:

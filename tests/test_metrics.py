@@ -92,7 +92,7 @@ def test_snapshot_carries_the_same_figures():
     metrics = Metrics()
     metrics.job_finished("documents", "ocr", "done", {"prepare": 40, "inference": 1000, "total": 1100, "load": 2500},
                          model="ocr-small")
-    metrics.job_finished("documents", "ocr", "failed", {"total": 5})
+    metrics.job_finished("documents", "ocr", "failed", {"total": 5, "load": 0})  # already loaded: no load
     metrics.gpu_memory(3072)
     metrics.queue.set(4)
     snap = metrics.snapshot()
