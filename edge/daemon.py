@@ -162,6 +162,7 @@ class Daemon:
         self.config, self.engines = config, EngineSet(config)
         self._pipeline = Pipeline(config, self.engines)
         self.tracker.settle = config.edge.settle
+        self.gpu.evict_idle()  # the old engine objects go: their VRAM must stop counting
         old_engines.close()
         log.info("event=reloaded config=%s", self.config_path)
         self.notifier.ready()

@@ -90,3 +90,29 @@ def test_out_of_memory_in_the_daemon_is_retried_reduced(tmp_path, run_daemon):
     assert tries == [("cuda", False), ("cuda", True)]
     assert LeaseProbe.evicted == ["asr"]  # the idle model made room for the retry
     assert validate_sidecar(inbox / "images" / "oom-page.txt.json")["status"] == "ok"
+
+
+def test_reload_stops_counting_the_old_engines(tmp_path, run_daemon):
+    daemon, inbox = daemon_for(tmp_path, budget_mb=15000)
+    config_file = tmp_path / "models.toml"
+    config_file.write_text(f"""
+[edge]
+settle = 0.1
+rescan = 0
+
+[models.asr]
+engine = "{PROBE}"
+vram_mb = 3000
+
+[[routes]]
+match = ["audio/**"]
+task = "metadata"
+model = "asr"
+""")
+    daemon.config_path = config_file
+    run_daemon(daemon)
+    (inbox / "audio" / "a.txt").write_text("audio")
+    wait_for(lambda: (inbox / "audio" / "a.txt.json").exists(), 30, what="asr resident")
+    assert daemon.gpu.resident() == {"asr": 3000}
+    daemon.reload()
+    assert daemon.gpu.resident() == {} and LeaseProbe.evicted == ["asr"]
