@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import edge_env, validate_sidecar, wait_for
-from tests.service_helpers import stop
+from tests.service_helpers import NotifySocket, stop
 
 pytestmark = pytest.mark.slow
 
@@ -174,12 +174,13 @@ def test_edge_watch_offline(prefix, inputs, tmp_path):
     config.write_text(CONFIG)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    notify = NotifySocket()  # a path socket: reachable from the other network namespace
+    env = {**offline_env(), "NOTIFY_SOCKET": str(notify.path)}
     proc = subprocess.Popen([*prefix, sys.executable, "-m", "edge", "watch", str(inbox), "--config", str(config),
                              "--state-dir", str(tmp_path / "state")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=offline_env())
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
-        wait_for(lambda: (tmp_path / "state" / "ledger.sqlite3").exists() or proc.poll() is not None, 60,
-                 what="the daemon to start")
+        notify.wait_for(lambda m: m == "READY=1", 120, "READY=1 from the daemon in the namespace")
         assert proc.poll() is None, proc.communicate()[0]
         shutil.copy(inputs / "memo.wav", inbox / "dropped.wav")
         sidecar = inbox / "dropped.wav.json"
@@ -189,4 +190,5 @@ def test_edge_watch_offline(prefix, inputs, tmp_path):
         assert doc["status"] == "ok" and "fox" in json.dumps(doc["result"]).lower()
     finally:
         out = stop(proc, timeout=60)
+        notify.close()
     assert proc.returncode == 0, out
