@@ -11,7 +11,6 @@ import http.server
 import importlib.util
 import os
 import threading
-from pathlib import Path
 
 import pytest
 
