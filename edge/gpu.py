@@ -227,15 +227,11 @@ class Scheduler:
 
     # -- the API the daemon uses ---------------------------------------------------
 
-    def run(self, name: str, engine: Any, fn: Callable[[Lease], T],
-            out_of_memory: Callable[[T], bool] = lambda result: False, **admit_args: Any) -> T:
-        """fn(lease) inside an admission. On OutOfMemory (raised, or a result that
-        `out_of_memory` recognises) evict the other idle models and retry once, reduced."""
+    def run(self, name: str, engine: Any, fn: Callable[[Lease], T], **admit_args: Any) -> T:
+        """fn(lease) inside an admission; on OutOfMemory evict the other idle models and retry once, reduced."""
         try:
             with self.admit(name, engine, **admit_args) as lease:
-                result = fn(lease)
-            if not (self.enabled and out_of_memory(result)):
-                return result
+                return fn(lease)
         except OutOfMemory:
             if not self.enabled:
                 raise
@@ -244,18 +240,14 @@ class Scheduler:
         with self.admit(name, engine, reduced=True, **admit_args) as lease:
             return fn(lease)
 
-    def run_job(self, name: str, engines: Any, run: Callable[[], T]) -> T:
-        """The daemon's entry: one job of lane (model) `name`, whose `run()` returns a
-        runner Verdict. Models without vram_mb, and machines without a GPU, pass through."""
-        spec = engines.config.models.get(name)
+    def pipeline_for(self, name: str, pipeline: Any) -> Any:
+        """The daemon's entry: the pipeline a lane (one model) runs its jobs through. For a model
+        that declares vram_mb on a GPU machine, its run() goes through admission, so waiting,
+        refusals and out-of-memory are classified like any other error of the job."""
+        spec = pipeline.config.models.get(name)
         if not self.enabled or spec is None or not spec.vram_mb:
-            return run()
-        try:
-            engine = engines.get(name)
-        except Exception:
-            return run()  # the pipeline reports the broken engine in its own words
-        oom = lambda verdict: isinstance(getattr(verdict, "error", None), OutOfMemory)  # noqa: E731
-        return self.run(name, engine, lambda lease: run(), out_of_memory=oom)
+            return pipeline
+        return AdmittedPipeline(pipeline, self, name)
 
     @contextmanager
     def admit(self, name: str, engine: Any, vram_mb: int | None = None, fallback: str | None = None,
@@ -377,3 +369,20 @@ def _measured_mb(engine: Any) -> int | None:
         return measure()
     except Exception:
         return None
+
+
+class AdmittedPipeline:
+    """A Pipeline whose run() holds a GPU admission for one model; everything else is the pipeline's."""
+
+    def __init__(self, pipeline: Any, scheduler: Scheduler, name: str):
+        self._pipeline, self._scheduler, self._name = pipeline, scheduler, name
+
+    def run(self, job: Any) -> Any:
+        try:
+            engine = self._pipeline.engines.get(self._name)
+        except Exception:
+            return self._pipeline.run(job)  # it reports the broken engine in its own words
+        return self._scheduler.run(self._name, engine, lambda lease: self._pipeline.run(job))
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._pipeline, attr)

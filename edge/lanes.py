@@ -144,8 +144,8 @@ class Lane:
         except InputError as exc:
             return Verdict("failed", error=exc, attempts=row.attempts)
         job.attempts = row.attempts
-        run = lambda: execute(self.pipeline(), job, self.settings.max_attempts)  # noqa: E731
-        return self.gpu.run_job(self.name, self.pipeline().engines, run) if self.gpu else run()
+        pipeline = self.gpu.pipeline_for(self.name, self.pipeline()) if self.gpu else self.pipeline()
+        return execute(pipeline, job, self.settings.max_attempts)
 
     def _record(self, row: Row, verdict: Verdict) -> None:
         error = str(verdict.error) if verdict.error else None

@@ -261,44 +261,50 @@ def test_no_model_wants_the_gpu_no_probe(monkeypatch):
     assert not Scheduler.from_config(parse_config({"models": {"asr": {"engine": "faster-whisper"}}})).enabled
 
 
-class Verdict:
-    """Shaped like runner.Verdict: the daemon's jobs return one instead of raising."""
+class FakePipeline:
+    """Shaped like Pipeline for the lane: config.models, engines.get(name), run(job)."""
 
-    def __init__(self, kind: str, error: Exception | None = None):
-        self.kind, self.error = kind, error
-
-
-class Engines:
-    """Shaped like EngineSet: config.models and get(name)."""
-
-    def __init__(self, **models: Model):
-        self.models = models
+    def __init__(self, answer, **models: Model):
+        self.models, self.answer = models, answer
         self.config = SimpleNamespace(models={name: m.spec for name, m in models.items()})
+        self.engines = SimpleNamespace(get=lambda name: self.models[name])
 
-    def get(self, name: str) -> Model:
-        return self.models[name]
+    def run(self, job):
+        return self.answer(gpu.current_lease())
 
 
-def test_run_job_retries_an_out_of_memory_verdict_once_reduced():
+def test_admitted_pipeline_retries_out_of_memory_once_reduced():
     sched = scheduler()
-    engines = Engines(vision=Model("vision", 11600), asr=Model("asr", 3000))
-    with sched.admit("asr", engines.get("asr")):
-        pass
     seen = []
 
-    def job() -> Verdict:
-        lease = gpu.current_lease()
+    def answer(lease):
         seen.append((lease.device, lease.reduced))
-        return Verdict("retry", OutOfMemory("CUDA out of memory")) if not lease.reduced else Verdict("done")
+        if not lease.reduced:
+            raise OutOfMemory("CUDA out of memory")
+        return "outcome"
 
-    assert sched.run_job("vision", engines, job).kind == "done"
+    pipeline = FakePipeline(answer, vision=Model("vision", 11600), asr=Model("asr", 3000))
+    with sched.admit("asr", pipeline.models["asr"]):
+        pass
+    admitted = sched.pipeline_for("vision", pipeline)
+    assert admitted.run(SimpleNamespace()) == "outcome"
     assert seen == [("cuda", False), ("cuda", True)]
-    assert engines.get("asr").evictions == 1
+    assert pipeline.models["asr"].evictions == 1
+    assert admitted.config is pipeline.config  # everything but run() is the pipeline's
 
 
-def test_run_job_passes_through_models_without_vram():
-    sched = scheduler()
-    engines = Engines(ocr=Model("ocr", 0))
-    assert sched.run_job("ocr", engines, lambda: Verdict("done", None)).kind == "done"
-    assert sched.run_job("metadata", engines, lambda: Verdict("done", None)).kind == "done"  # not a model
-    assert sched.resident() == {}
+def test_admission_errors_are_classified_by_the_runner():
+    """A refusal at admission is an error of the job (paused), not a crash of the lane."""
+    from edge.runner import execute
+
+    sched = scheduler(8000, 1000)
+    pipeline = FakePipeline(lambda lease: pytest.fail("must not run"), vision=Model("vision", 11600))
+    verdict = execute(sched.pipeline_for("vision", pipeline), SimpleNamespace(attempts=0), max_attempts=5)
+    assert verdict.kind == "paused" and verdict.error.code == "gpu_too_small"
+
+
+def test_pipeline_for_passes_through_models_without_vram():
+    pipeline = FakePipeline(lambda lease: "outcome", ocr=Model("ocr", 0))
+    assert scheduler().pipeline_for("ocr", pipeline) is pipeline
+    assert scheduler().pipeline_for("metadata", pipeline) is pipeline  # a lane that is not a model
+    assert Scheduler(None).pipeline_for("ocr", pipeline) is pipeline

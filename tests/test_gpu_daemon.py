@@ -116,3 +116,14 @@ model = "asr"
     assert daemon.gpu.resident() == {"asr": 3000}
     daemon.reload()
     assert daemon.gpu.resident() == {} and LeaseProbe.evicted == ["asr"]
+
+
+def test_a_model_bigger_than_the_budget_pauses_its_files(tmp_path, run_daemon):
+    daemon, inbox = daemon_for(tmp_path, budget_mb=10000)  # vision declares 11600, fallback "wait"
+    run_daemon(daemon)
+    (inbox / "images" / "b.txt").write_text("image")
+    row = wait_for(lambda: (r := daemon.ledger.get(str(inbox / "images" / "b.txt"))) and r.last_error and r,
+                   30, what="the image file paused with the scheduler's reason")
+    assert row.status == "pending" and row.attempts == 0 and "GPU budget is 10000 MB" in row.last_error
+    assert daemon.healthy()
+    assert not (inbox / "images" / "b.txt.error.json").exists()
