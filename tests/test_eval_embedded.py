@@ -24,6 +24,9 @@ def test_eval_on_the_embedded_cpu_tier(tmp_path, capsys):
     with capsys.disabled():
         print("\n\nedge eval, embedded CPU tier (ocr-small: RapidOCR + Gemma 3 270M Q4_K_M), make-set n=12 seed=2024")
         print(report.to_markdown(result))
+        timings = [(doc.doc or {}).get("timings_ms", {}) for doc in result.documents]
+        print(f"- over the 12 documents: OCR {sum(t.get('ocr', 0) for t in timings) / 1000:.1f} s, "
+              f"text model {sum(t.get('inference', 0) for t in timings) / 1000:.1f} s")
     assert summary["documents"] == 12 and summary["failed"] == 0
     assert summary["fields"] == sum(len(doc.sample.fields) for doc in result.documents)
     for doc in result.documents:  # each went through OCR and the text model, not a shortcut
