@@ -56,6 +56,30 @@ def test_ready_status_watchdog_and_stopping(tmp_path, notify):
     assert notify.messages.count("READY=1") == 1
 
 
+def test_status_names_the_file_in_progress(tmp_path, notify):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = write_config(tmp_path / "models.toml", """
+[models.slow]
+engine = "tests.fakes.flaky_engine:FlakyEngine"
+delay = 3.0
+
+[[routes]]
+task = "metadata"
+model = "slow"
+""")
+    proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
+                      env=notify_env(notify))
+    try:
+        notify.wait_for(lambda m: m == "READY=1", 60, "READY=1")
+        (inbox / "scan-0042.txt").write_text("slow")
+        status = notify.wait_for(lambda m: "processing" in m, 30, "STATUS= naming the file in progress")
+        assert status == "STATUS=0 queued, 1 in flight, processing scan-0042.txt"
+    finally:
+        out = stop(proc)
+    assert proc.returncode == 0, out
+
+
 def test_no_ready_when_start_up_checks_fail(tmp_path, notify):
     config = write_config(tmp_path / "models.toml")
     missing = tmp_path / "not-there"
