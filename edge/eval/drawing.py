@@ -114,7 +114,8 @@ SKIP = ("vendor_name", "vendor_address", "subtotal", "tax_amount", "total_amount
 
 def _fields(page: Page, doc: Any, rng: random.Random, style: str) -> None:
     rows = _visible(doc, SKIP if doc.kind == "invoice" else ())
-    rng.shuffle(rows) if rng.random() < 0.3 else None
+    if rng.random() < 0.3:
+        rng.shuffle(rows)
     {"inline": _inline, "stacked": _stacked, "columns": _columns}[style](page, rows)
     page.y += 30
 

@@ -50,7 +50,7 @@ PROVIDERS = ("City Medical Centre", "Riverside Clinic", "St. Mary Hospital", "La
              "Northgate Physiotherapy", "Green Valley Practice")
 PAYMENTS = ("Cash", "Visa", "Mastercard", "Debit card")
 
-# name, how an amount is written, how a date is written (strftime) - ordered as on the page
+# (ISO code, amount pattern, symbol, thousands separator, decimal separator)
 CURRENCIES = (("USD", "{sym}{num}", "$", ",", "."), ("EUR", "{num} {sym}", "€", ".", ","),
               ("GBP", "{sym}{num}", "£", ",", "."), ("CHF", "{sym} {num}", "CHF", "'", "."))
 DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%d %B %Y", "%b %d, %Y", "%d/%m/%Y")
