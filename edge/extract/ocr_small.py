@@ -81,7 +81,8 @@ def _extract_page(ctx: Any, engine: Any, spec: SchemaSpec, number: int, text: st
 
 def ask(ctx: Any, engine: Any, spec: SchemaSpec, text: str, source: str = "document"):
     prompt = build_prompt(spec, text, source)
-    request = CompletionRequest(prompt=prompt.text, schema=spec.format, system=prompt.system, temperature=0.0,
+    request = CompletionRequest(prompt=prompt.text, schema=spec.format, system=prompt.system,
+                                temperature=float(vision.setting(ctx, engine, "temperature", 0.0)),  # samples
                                 seed=int(vision.setting(ctx, engine, "seed", 7)),
                                 max_tokens=int(vision.setting(ctx, engine, "max_tokens", 768)))
     repairs = int(vision.setting(ctx, engine, "repairs", 1))
