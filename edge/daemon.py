@@ -68,6 +68,7 @@ class Daemon:
         return 0
 
     def _start(self) -> None:
+        self.ledger.own()
         for root in self.roots:
             if not root.is_dir():
                 raise ConfigError(f"{root}: not a folder (or not readable)")

@@ -8,6 +8,7 @@ whatever was pending at a stop is still pending at the next start.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -16,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
+
+from .errors import ConfigError
 
 STATUSES = ("pending", "running", "done", "failed", "dead")
 
@@ -76,10 +79,32 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._owner = None
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
+
+    def own(self) -> None:
+        """Hold the state directory for this daemon: a second `edge watch` on
+        the same ledger would race this one, so it is refused with the pid."""
+        handle = open(self.path.with_name("daemon.lock"), "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise ConfigError(f"another edge watch (pid {holder}) is using the state directory {self.path.parent}",
+                              hint="stop it, or give this one its own --state-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._owner = handle
 
     def _exec(self, sql: str, params: tuple | list = ()) -> sqlite3.Cursor:
         with self._lock:
@@ -140,18 +165,17 @@ class Ledger:
             return True
 
     def claim(self, lane: str, now: float | None = None) -> Row | None:
-        """Take the next due pending row of a lane and mark it running."""
+        """Take the next due pending row of a lane and mark it running.
+
+        One statement, so the claim is atomic even against another process.
+        """
         now = time.time() if now is None else now
-        with self._lock:
-            row = self._db.execute(
-                "SELECT * FROM files WHERE status = 'pending' AND lane = ? AND next_at <= ? ORDER BY next_at, rowid LIMIT 1",
-                (lane, now),
-            ).fetchone()
-            if row is None:
-                return None
-            self._db.execute("UPDATE files SET status = 'running', updated_at = ? WHERE path = ?", (now, row.path))
-            row.status = "running"
-            return row
+        return self._exec(
+            "UPDATE files SET status = 'running', updated_at = ? WHERE path = ("
+            " SELECT path FROM files WHERE status = 'pending' AND lane = ? AND next_at <= ?"
+            " ORDER BY next_at, rowid LIMIT 1) RETURNING *",
+            (now, lane, now),
+        ).fetchone()
 
     def next_due(self, lane: str) -> float | None:
         found = self._exec_plain("SELECT MIN(next_at) FROM files WHERE status = 'pending' AND lane = ?", (lane,))

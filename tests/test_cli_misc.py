@@ -66,3 +66,16 @@ def test_watch_without_folders_says_how(tmp_path):
     result = subprocess.run([sys.executable, "-m", "edge", "watch", "--config", str(config)],
                             capture_output=True, text=True, env=edge_env(), timeout=60)
     assert result.returncode == 2 and "give DIR arguments" in result.stderr
+
+
+def test_second_daemon_on_the_same_state_dir_is_refused(tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    config = write_config(tmp_path / "models.toml")
+    first = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
+    second = subprocess.run([sys.executable, "-m", "edge", "watch", str(inbox), "--config", str(config),
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True,
+                            env=edge_env(), timeout=60, cwd=ROOT)
+    assert second.returncode == 2
+    assert f"another edge watch (pid {first.proc.pid})" in second.stderr
+    assert first.terminate() == 0
