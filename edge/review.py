@@ -63,12 +63,21 @@ def route_flagged(config: Config, job: Job, sidecar_path: Path, doc: dict[str, A
     try:
         link_or_copy(job.path, dest)
         listed = copy.deepcopy(doc)
-        listed["review"]["origin"] = {"path": str(job.path), "sidecar": str(Path(sidecar_path).resolve())}
+        listed["review"]["origin"] = _final_place(config, job, Path(sidecar_path).resolve())
         sidecar.write_json(_with_suffix(dest, sidecar.SUFFIX), listed)
     except (OSError, EdgeError) as exc:
         log.warning("event=review_route_failed path=%s error=%s", job.path, exc)
         return None
     return dest
+
+
+def _final_place(config: Config, job: Job, sidecar_path: Path) -> dict[str, str]:
+    """Where the file and its sidecar will be once `after = "move:DIR"` has run (Pipeline._after)."""
+    if not config.edge.after:
+        return {"path": str(job.path), "sidecar": str(sidecar_path)}
+    moved = Path(config.edge.after.split(":", 1)[1]).expanduser().resolve() / job.rel
+    beside = sidecar_path == _with_suffix(job.path.resolve(), sidecar.SUFFIX)  # no output_dir: it moves too
+    return {"path": str(moved), "sidecar": str(_with_suffix(moved, sidecar.SUFFIX) if beside else sidecar_path)}
 
 
 def link_or_copy(source: Path, dest: Path) -> None:

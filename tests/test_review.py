@@ -159,3 +159,16 @@ def test_accept_refuses_when_the_file_changed_since_it_was_flagged(tmp_path, doc
     with pytest.raises(review.InputError, match="changed since it was flagged"):
         review.accept(config, waiting)
     assert validate_sidecar(target)["result"]["invoice_number"] == "INV-7"
+
+
+def test_review_follows_a_file_that_after_move_took_away(tmp_path, docs):
+    config = _config(tmp_path / "review")
+    config.edge.after = f"move:{tmp_path / 'done'}"
+    _process(config, docs[0], UNSURE)
+    moved = tmp_path / "done" / docs[0].name
+    assert moved.exists() and not docs[0].exists()
+    assert os.path.samefile(tmp_path / "review" / docs[0].name, moved)
+    corrected = tmp_path / "fix.json"
+    corrected.write_text(json.dumps({"invoice_number": "INV-9"}))
+    assert review.accept(config, tmp_path / "review" / docs[0].name, corrected) == sidecar_of(moved)
+    assert validate_sidecar(sidecar_of(moved))["result"]["invoice_number"] == "INV-9"
