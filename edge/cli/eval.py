@@ -67,7 +67,7 @@ def run_eval(dataset, route_name, as_json, html_path, config_path, state_dir):
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, byte-identical files.")
 @config_options
 def make_set(out, count, seed, config_path, state_dir):
-    """Draw COUNT synthetic invoices, claim forms and receipts with truth files into OUT."""
+    """Draw N synthetic invoices, claim forms and receipts, with truth files, into OUT."""
     from ..eval.makeset import make_set as draw
 
     paths = draw(out, count, seed)
