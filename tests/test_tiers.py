@@ -206,3 +206,12 @@ def test_audio_route_with_extract_turns_a_transcript_into_fields(tmp_path):
     assert set(doc["result"]) == set(spec.fields) and doc["tiers"][0]["tier"] == "ocr-small"
     assert doc["ocr"]["engine"] == "transcript" and "claim" in doc["ocr"]["text"].lower()
     assert doc["tiers"][0]["grounding"]["checked"] and doc["timings_ms"]["transcribe"] > 0
+
+
+def test_thousands_separators_are_removed_before_the_text_model_sees_amounts():
+    from edge.extract.ocr_small import build_prompt, plain_numbers
+
+    assert plain_numbers("Total 1,247.50 USD, 1.247,50 EUR, 1,234,567") == "Total 1247.50 USD, 1247.50 EUR, 1234567"
+    assert plain_numbers("on 03.03.2024, 12.50 for 1,5 kg") == "on 03.03.2024, 12.50 for 1,5 kg"
+    spec = schemas.resolve("claim_form", "extract", type("C", (), {"schemas": {}})())
+    assert "Total claimed  1247.50" in build_prompt(spec, "Total claimed  1,247.50").text

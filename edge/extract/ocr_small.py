@@ -9,6 +9,7 @@ an audio transcript into fields when an audio route asks for `extract`.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import defaultdict
 from typing import Any
@@ -28,7 +29,19 @@ TEXT_RULES = prompts.RULES.replace("visible in this image", "written in this tex
     "is not visible in the document", "is not in the text")
 
 
+_US_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])")
+_EU_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d+(?![\d.])")
+
+
+def plain_numbers(text: str) -> str:
+    """1,247.50 and 1.247,50 -> 1247.50: a grammar-bound JSON number cannot hold a
+    thousands separator, so a small model copying "1,247.50" would stop at "1"."""
+    text = _US_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), text)
+    return _EU_THOUSANDS.sub(lambda m: m.group(0).replace(".", "").replace(",", "."), text)
+
+
 def build_prompt(spec: SchemaSpec, text: str, source: str = "document") -> prompts.Prompt:
+    text = plain_numbers(text)
     body = (
         f"Extract the following fields ({spec.name}) from the {source} text below.\n\n"
         f"Fields:\n{prompts.field_lines(spec)}\n\n{TEXT_RULES}\n\n"
