@@ -30,7 +30,9 @@ def _pct(value: float | None) -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} ms"
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{value:.0f} ms"
 
 
 # -- terminal ---------------------------------------------------------------------------
@@ -183,8 +185,8 @@ def latency_chart(documents: list[DocResult], bins: int = 10) -> str:
         parts.append(f'<rect class="bar" x="{x}" y="{height - 30 - h:.1f}" width="{bar}" height="{h:.1f}" fill="#1565c0"/>'
                      + (f'<text x="{x + bar / 2}" y="{height - 34 - h:.1f}" text-anchor="middle">{count}</text>'
                         if count else ""))
-    parts.append(f'<text x="10" y="{height - 12}">{low:.0f} ms</text>'
-                 f'<text x="{10 + bins * (bar + 4)}" y="{height - 12}" text-anchor="end">{high:.0f} ms</text>')
+    parts.append(f'<text x="10" y="{height - 12}">{_ms(low)}</text>'
+                 f'<text x="{10 + bins * (bar + 4)}" y="{height - 12}" text-anchor="end">{_ms(high)}</text>')
     return _svg(20 + bins * (bar + 4), height, "".join(parts))
 
 
@@ -194,7 +196,8 @@ def _worst_doc(doc: DocResult) -> str:
         f'<tr><td>{e(r.field)}</td><td>{e(_show(r.truth))}</td><td>{e(_show(r.predicted))}</td>'
         f'<td class="o-{r.outcome}">{r.outcome}</td><td>{e(r.detail)}</td></tr>'
         for r in doc.fields)
-    reasons = ", ".join(doc.reasons) or "none"
+    reasons = ", ".join(f"{code} x{doc.reasons.count(code)}" if doc.reasons.count(code) > 1 else code
+                        for code in dict.fromkeys(doc.reasons)) or "none"
     note = f"<p>error: {e(doc.error)}</p>" if doc.error else ""
     return (f'<div class="doc"><img alt="{e(doc.sample.name)}" src="{thumbnail(doc.sample.path)}">'
             f'<div><h3>{e(doc.sample.name)}</h3><p>status {e(doc.status)}; review: '
