@@ -47,6 +47,7 @@ def test_metadata_of_image_audio_pdf_and_text(tmp_path):
     tone_wav(inbox / "tone.wav")
     one_page_pdf(inbox / "doc.pdf")
     (inbox / "notes.txt").write_text("plain text")
+    Image.new("RGBA", (10, 6), (0, 0, 0, 0)).save(inbox / "alpha.png")
     config = tmp_path / "models.toml"
     config.write_text("[edge]\nworkers = 2\n")
     result = run_edge("process", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "s"))
@@ -65,6 +66,8 @@ def test_metadata_of_image_audio_pdf_and_text(tmp_path):
     pdf = validate_sidecar(inbox / "doc.pdf.json")["result"]
     assert pdf["pages"] == 1 and pdf["info"].get("Title") == "Edge test"
     assert validate_sidecar(inbox / "notes.txt.json")["result"]["mime"] == "text/plain"
+    png = validate_sidecar(inbox / "alpha.png.json")["result"]
+    assert (png["format"], png["width"], png["height"], png["mode"]) == ("PNG", 10, 6, "RGBA")
 
 
 def test_process_stdout_writes_nothing_and_exit_codes(tmp_path):

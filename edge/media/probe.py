@@ -22,6 +22,8 @@ def image_facts(path: Path) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                image.verify()  # must come straight after open; the image is unusable after it
+            with Image.open(path) as image:
                 facts = {
                     "format": image.format,
                     "width": image.width,
@@ -30,7 +32,6 @@ def image_facts(path: Path) -> dict[str, Any]:
                     "frames": getattr(image, "n_frames", 1),
                 }
                 facts["exif"] = _exif(image.getexif())
-                image.verify()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"image too large to decode safely: {exc}", code="too_large") from None
     except Exception as exc:  # Pillow raises many types for broken files
