@@ -6,6 +6,7 @@ from the known sentences below, so the expected transcript is known exactly.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -179,6 +180,27 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
     yield attempts
     assert not attempts, f"something tried to reach the network: {attempts}"
+
+
+_NETNS: list[str | None] = []
+
+
+def netns_problem() -> str | None:
+    """Why a network namespace with no route out cannot be made here, or None (checked once)."""
+    if not _NETNS:
+        if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("ip")):
+            _NETNS.append("needs root, unshare and ip (iproute2) for a network namespace")
+        else:
+            probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, timeout=30)
+            _NETNS.append(None if probe.returncode == 0 else f"unshare -n is not permitted: {probe.stderr.decode()}")
+    return _NETNS[0]
+
+
+def offline_prefix() -> list[str]:
+    """Runs a command in a new network namespace with only loopback up, when the machine allows it."""
+    if netns_problem() is not None:
+        return []
+    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"]
 
 
 # -- driving the pipeline --------------------------------------------------------------

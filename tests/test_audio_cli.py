@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -78,14 +77,7 @@ def test_the_daemon_keeps_running_after_bad_recordings(tmp_path):
     assert code == 0
 
 
-def _netns_works() -> str | None:
-    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("ip")):
-        return "needs root, unshare and ip (iproute2) for a network namespace"
-    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, timeout=30)
-    return None if probe.returncode == 0 else f"unshare -n is not permitted here: {probe.stderr.decode().strip()}"
-
-
-@pytest.mark.skipif(_netns_works() is not None, reason=str(_netns_works()))
+@pytest.mark.skipif(h.netns_problem() is not None, reason=str(h.netns_problem()))
 def test_edge_process_transcribes_inside_a_network_namespace_with_no_route_out(tmp_path):
     speech = h.join([h.speech_samples(text, tmp_path) for text in h.SENTENCES[:3]])
     clip = h.write_audio(tmp_path / "field-notes.m4a", speech)

@@ -1,9 +1,11 @@
-"""Acceptance 6: a ten-minute recording completes with bounded memory (peak RSS printed)."""
+"""Acceptance 6: a ten-minute recording completes with bounded memory (peak RSS printed).
+
+The runs happen inside a network namespace with no route out where the machine allows it.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from tests import audio_helpers as h
 from tests.audio_helpers import no_network  # noqa: F401  (fixture)
-from tests.conftest import edge_env, validate_sidecar
+from tests.conftest import ROOT, edge_env, validate_sidecar
 
 pytestmark = [pytest.mark.usefixtures("no_network"), pytest.mark.slow,
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
@@ -28,26 +30,31 @@ def write_config(path: Path, window: float) -> Path:
     return path
 
 
-class PeakPopen(subprocess.Popen):
-    """Popen that reaps its child with wait4, keeping the child's ru_maxrss."""
-
-    peak_rss_mib = 0
-
-    def _try_wait(self, wait_flags):
-        pid, status, usage = os.wait4(self.pid, wait_flags)
-        if pid:
-            self.peak_rss_mib = usage.ru_maxrss // 1024  # Linux reports KiB
-        return pid, status
+# `edge` run so that it reports its own peak RSS: VmHWM belongs to this process image only
+# (ru_maxrss would also count the pages a forked child inherited from the big test process).
+PEAK_REPORTING_EDGE = """
+import atexit, os, runpy, sys
+def report():
+    with open("/proc/self/status") as status:
+        peak_kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["EDGE_TEST_PEAK_FILE"], "w") as out:
+        out.write(peak_kib)
+atexit.register(report)
+sys.argv = ["edge", *sys.argv[1:]]
+runpy.run_module("edge", run_name="__main__")
+"""
 
 
 def run_edge_measured(path: Path, config: Path, state: Path) -> tuple[dict, int]:
-    child = PeakPopen([sys.executable, "-m", "edge", "process", str(path), "--config", str(config),
-                       "--state-dir", str(state), "--stdout"],
-                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=edge_env())
-    out, err = child.communicate(timeout=400)
-    assert child.returncode == 0, err
-    doc = validate_sidecar(json.loads(out.strip().splitlines()[-1]))
-    return doc, child.peak_rss_mib
+    """`edge process --stdout` in a child process: its sidecar and its peak RSS in MiB."""
+    peak_file = state.with_suffix(".peak")
+    env = edge_env(EDGE_TEST_PEAK_FILE=str(peak_file), PYTHONPATH=str(ROOT))
+    run = subprocess.run([*h.offline_prefix(), sys.executable, "-c", PEAK_REPORTING_EDGE, "process", str(path),
+                          "--config", str(config), "--state-dir", str(state), "--stdout"],
+                         capture_output=True, text=True, timeout=400, env=env, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    doc = validate_sidecar(json.loads(run.stdout.strip().splitlines()[-1]))
+    return doc, int(peak_file.read_text()) // 1024
 
 
 def test_ten_minutes_of_speech_complete_with_memory_bounded_by_the_window(tmp_path):
@@ -73,4 +80,4 @@ def test_ten_minutes_of_speech_complete_with_memory_bounded_by_the_window(tmp_pa
     assert segments[-1]["end"] > duration - 30 and segments[-1]["end"] <= duration  # heard to the end
     assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
     # Bounded: over three times the audio (and windows) of the excerpt, yet (nearly) the same peak memory.
-    assert long_peak < short_peak + 100  # one 636 s window instead peaks about 500 MiB higher
+    assert long_peak < short_peak + 150  # one 619 s window instead peaks about 500 MiB higher

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 from tests import audio_helpers as h
+from tests.audio_helpers import no_network  # noqa: F401  (fixture)
 from edge.errors import InputError
 from edge.media import audio
 
-pytestmark = pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))
+pytestmark = [pytest.mark.usefixtures("no_network"),
+              pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
 
 
 @pytest.fixture(scope="module")
