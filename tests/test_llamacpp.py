@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import threading
 from types import SimpleNamespace
 
 import gguf
@@ -17,6 +18,7 @@ from edge.engines.base import CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, bounded_schema, grammar_for
 from edge.errors import ConfigError, EngineError, EngineUnavailable
 from edge.extract import schemas
+from tests.conftest import wait_for
 from tests.docs_helpers import font
 from tests.gguf_fixtures import N_EMBD, write_mmproj, write_text_model, write_vision_pair
 
@@ -227,3 +229,16 @@ def test_config_with_a_schema_llamacpp_cannot_constrain_fails_at_load(tmp_path, 
         load_config(config)
     config.write_text(body.replace('schema = "odd"', 'schema = "claim_form"'))
     assert load_config(config).routes[0].schema_name == "claim_form"
+
+
+def test_idle_model_is_freed_by_its_reaper(pair):
+    engine = engine_for(pair[0], idle_s=0.2)
+    before = set(threading.enumerate())
+    try:
+        engine.complete(CompletionRequest(prompt="a", schema=CLAIM.format, max_tokens=1536))
+        [reaper] = [t for t in threading.enumerate() if t not in before and t.name.startswith("llamacpp-idle")]
+        assert engine.loaded() and reaper.daemon
+        wait_for(lambda: not engine.loaded(), timeout=10, what="idle unload")
+        wait_for(lambda: not reaper.is_alive(), timeout=10, what="reaper to end with the model")
+    finally:
+        engine.close()

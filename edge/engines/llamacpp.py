@@ -198,6 +198,7 @@ class LlamaCppEngine(Engine):
         self._grammars: dict[str, str] = {}
         self._info: GGUFInfo | None = None
         self._mmproj_info: GGUFInfo | None = None
+        self._reaper_stop: threading.Event | None = None
 
     # paths and facts
 
@@ -301,6 +302,7 @@ class LlamaCppEngine(Engine):
         if self._llm is None:
             self.validate_files()
             self._llm = self._construct()
+            self._start_reaper()
         return self._llm
 
     def _construct(self) -> Any:
@@ -339,18 +341,37 @@ class LlamaCppEngine(Engine):
 
     def close(self) -> None:
         with self.lock:
-            llm, self._llm = self._llm, None
+            llm = self._release()
         if llm is not None:
             llm.close()
             log.info("closed %s", self.name)
 
     def close_if_idle(self, now: float | None = None) -> bool:
-        """Free the model when unused for idle_s; the daemon calls this periodically."""
-        now = time.monotonic() if now is None else now
-        if self._llm is not None and now - self.last_used > self.options.idle_s:
-            self.close()
-            return True
-        return False
+        """Free the model when unused for idle_s (its reaper thread calls this)."""
+        with self.lock:  # a call in progress holds the lock: never close under it
+            now = time.monotonic() if now is None else now
+            if self._llm is None or now - self.last_used <= self.options.idle_s:
+                return False
+            llm = self._release()
+        llm.close()
+        log.info("closed %s after %.0f s idle", self.name, self.options.idle_s)
+        return True
+
+    def _release(self) -> Any:
+        """Under the lock: forget the model and stop its reaper; the caller closes it."""
+        llm, self._llm = self._llm, None
+        if self._reaper_stop is not None:
+            self._reaper_stop.set()
+            self._reaper_stop = None
+        return llm
+
+    def _start_reaper(self) -> None:
+        stop = self._reaper_stop = threading.Event()
+        threading.Thread(target=self._reap, args=(stop,), name=f"llamacpp-idle-{self.name}", daemon=True).start()
+
+    def _reap(self, stop: threading.Event) -> None:
+        while not stop.wait(min(self.options.idle_s, 5.0)):
+            self.close_if_idle()
 
     # inference
 
