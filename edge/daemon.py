@@ -69,9 +69,13 @@ class Daemon:
 
     def _start(self) -> None:
         self.ledger.own()
+        review_dir = self.config.edge.review_dir
         for root in self.roots:
             if not root.is_dir():
                 raise ConfigError(f"{root}: not a folder (or not readable)")
+            if review_dir is not None and inside(Path(review_dir).resolve(), root):
+                raise ConfigError(f"review_dir {review_dir} is inside the watched folder {root}",
+                                  hint="flagged copies would be processed again; put review_dir outside it")
             swept = sidecar.sweep_temp_files(self._outputs_root(root))
             if swept:
                 log.info("event=swept_temp_files root=%s count=%d", root, swept)

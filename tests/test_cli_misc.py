@@ -79,3 +79,14 @@ def test_second_daemon_on_the_same_state_dir_is_refused(tmp_path):
     assert second.returncode == 2
     assert f"another edge watch (pid {first.proc.pid})" in second.stderr
     assert first.terminate() == 0
+
+
+def test_review_dir_inside_the_inbox_is_refused(tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    config = write_config(tmp_path / "models.toml")
+    config.write_text(config.read_text() + f'review_dir = "{inbox / "review"}"\n')
+    result = subprocess.run([sys.executable, "-m", "edge", "watch", str(inbox), "--config", str(config),
+                             "--state-dir", str(tmp_path / "state")], capture_output=True, text=True,
+                            env=edge_env(), timeout=60, cwd=ROOT)
+    assert result.returncode == 2 and "is inside the watched folder" in result.stderr
