@@ -242,3 +242,12 @@ def test_a_multilingual_model_detects_the_language_and_translates(tmp_path, base
     english = set(h.normalise(translated["result"]["text"]).split())
     assert translated["result"]["task"] == "translate"
     assert len(english & {"good", "morning", "weather", "windy", "cold", "please", "call", "office"}) >= 2
+
+
+def test_a_transcribe_route_on_a_model_that_is_not_whisper_is_a_config_error(tmp_path, sentences):
+    from edge.config import parse_config
+
+    config = parse_config({"models": {"facts": {"engine": "metadata"}},
+                           "routes": [{"name": "audio", "media": ["audio"], "task": "transcribe", "model": "facts"}]})
+    doc, _ = h.process(h.write_audio(tmp_path / "memo.wav", sentences[0]), config)
+    assert doc["error"]["code"] == "config" and "needs a faster-whisper model, not metadata" in doc["error"]["message"]

@@ -8,11 +8,12 @@ recording. The language found in the first window is kept for the rest.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..engines.whisper import TranscribeRequest, WhisperEngine
 from ..errors import ConfigError
 from ..media import audio
 from .base import Review, TaskContext, TaskOutput
@@ -59,41 +60,63 @@ def options(route: Any) -> TranscribeOptions:
 
 def run(ctx: TaskContext) -> TaskOutput:
     opts = options(ctx.route)
-    engine = ctx.engines.get(ctx.route.model)
+    engine = _engine(ctx)
     started = time.perf_counter()
     info = audio.probe(ctx.job.path, opts.max_duration)
     stream = audio.AudioStream(ctx.job.path, info, opts.max_duration)
-    request = _request(engine, opts)
-    segments, language, probability, load_ms, inference_ms = [], None, None, 0.0, 0.0
-    for offset, samples in stream.windows(opts.window):
-        part = engine.transcribe(samples, request)
-        load_ms += part.timings_ms["load"]
-        inference_ms += part.timings_ms["inference"]
-        segments += [_shift(seg, offset) for seg in part.segments]
-        if language is None:
-            language, probability = part.language, part.language_probability
-            request = replace(request, language=request.language or language)
-    prepare_ms = (time.perf_counter() - started) * 1000 - inference_ms - load_ms  # probing and decoding
-    duration = stream.decoded_s
-    result = _result(segments, language, probability, duration, opts, info, stream)
+    heard = _transcribe_windows(engine, stream, _request(opts), opts.window)
+    prepare_ms = (time.perf_counter() - started) * 1000 - heard.load_ms - heard.inference_ms  # probe and decode
+    result = _result(heard, stream.decoded_s, opts, info, stream)
     return TaskOutput(
         result=result,
-        model=engine.provenance(_provenance_request(request, opts)),
+        model=engine.provenance(_provenance_request(heard.request, opts)),
         review=_review(result["segments"], opts, stream),
-        timings_ms={"prepare": prepare_ms, "load": load_ms, "inference": inference_ms},
+        timings_ms={"prepare": prepare_ms, "load": heard.load_ms, "inference": heard.inference_ms},
         companions=_companions(result["segments"], opts),
     )
 
 
-def _request(engine: Any, opts: TranscribeOptions):
-    from ..engines.whisper import TranscribeRequest
+def _engine(ctx: TaskContext) -> WhisperEngine:
+    name = ctx.route.model
+    engine = ctx.engines.get(name) if name else None
+    if not isinstance(engine, WhisperEngine):
+        kind = engine.kind if engine else "no model"
+        raise ConfigError(f"routes.{ctx.route.name}: task transcribe needs a faster-whisper model, not {kind}")
+    return engine
 
+
+@dataclass
+class _Heard:
+    request: TranscribeRequest
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    language: str | None = None
+    probability: float | None = None
+    load_ms: float = 0.0
+    inference_ms: float = 0.0
+
+
+def _transcribe_windows(engine: WhisperEngine, stream: audio.AudioStream, request: TranscribeRequest,
+                        window: float) -> _Heard:
+    """Every window through the engine; the first window's language holds for the rest."""
+    heard = _Heard(request)
+    for offset, samples in stream.windows(window):
+        part = engine.transcribe(samples, heard.request)
+        heard.load_ms += part.timings_ms["load"]
+        heard.inference_ms += part.timings_ms["inference"]
+        heard.segments += [_shift(seg, offset) for seg in part.segments]
+        if heard.language is None:
+            heard.language, heard.probability = part.language, part.language_probability
+            heard.request = replace(heard.request, language=heard.request.language or part.language)
+    return heard
+
+
+def _request(opts: TranscribeOptions) -> TranscribeRequest:
     return TranscribeRequest(language=opts.language, task=opts.task, vad_filter=opts.vad_filter,
                              word_timestamps=opts.word_timestamps, beam_size=opts.beam_size,
                              initial_prompt=opts.initial_prompt, hotwords=opts.hotwords, batch_size=opts.batch_size)
 
 
-def _provenance_request(request, opts: TranscribeOptions):
+def _provenance_request(request: TranscribeRequest, opts: TranscribeOptions) -> TranscribeRequest:
     return replace(request, language=opts.language)  # what was asked, not what was detected
 
 
@@ -107,11 +130,13 @@ def _shift(segment: dict[str, Any], offset: float) -> dict[str, Any]:
     return moved
 
 
-def _result(segments, language, probability, duration, opts, info, stream) -> dict[str, Any]:
-    segments = [_clamp(seg, duration) for seg in segments if seg["text"]]
+def _result(heard: _Heard, duration: float, opts: TranscribeOptions, info: audio.AudioInfo,
+            stream: audio.AudioStream) -> dict[str, Any]:
+    segments = [_clamp(seg, duration) for seg in heard.segments if seg["text"]]
+    probability = heard.probability
     return {
         "text": " ".join(seg["text"] for seg in segments),
-        "language": language,
+        "language": heard.language,
         "language_probability": round(probability, 4) if probability is not None else None,
         "duration": round(duration, 3),
         "task": opts.task,
