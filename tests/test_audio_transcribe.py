@@ -109,9 +109,9 @@ def test_a_video_without_sound_gets_a_clear_error_sidecar(tmp_path, engines):
     assert not (tmp_path / "screen.mp4.json").exists()
 
 
-@pytest.mark.parametrize("kind", ["silence", "noise"])
+@pytest.mark.parametrize("kind", ["silence", "noise", "loud_noise"])
 def test_silence_and_noise_give_empty_text_and_no_invented_words(tmp_path, engines, kind):
-    samples = h.silence(20) if kind == "silence" else h.noise(20, seed=5)
+    samples = {"silence": h.silence(20), "noise": h.noise(20, seed=5), "loud_noise": h.noise(20, seed=7, level=0.3)}[kind]
     path = h.write_audio(tmp_path / f"{kind}.wav", samples)
     doc, _ = h.process(path, h.audio_config(), engines)
     assert transcript(doc) == ""
@@ -251,3 +251,13 @@ def test_a_transcribe_route_on_a_model_that_is_not_whisper_is_a_config_error(tmp
                            "routes": [{"name": "audio", "media": ["audio"], "task": "transcribe", "model": "facts"}]})
     doc, _ = h.process(h.write_audio(tmp_path / "memo.wav", sentences[0]), config)
     assert doc["error"]["code"] == "config" and "needs a faster-whisper model, not metadata" in doc["error"]["message"]
+
+
+def test_without_vad_words_invented_on_silence_are_flagged_for_review(tmp_path, engines):
+    path = h.write_audio(tmp_path / "quiet.wav", h.silence(20))
+    doc, _ = h.process(path, h.audio_config({"vad_filter": False}), engines)
+    segments = doc["result"]["segments"]
+    flagged = {(s["start"], s["end"]) for r in doc["review"]["reasons"] if r["code"] == "maybe_no_speech"
+               for s in r["spans"]}
+    assert {(s["start"], s["end"]) for s in segments} <= flagged  # every segment heard on silence is flagged
+    assert doc["review"]["needs_review"] == bool(segments)
