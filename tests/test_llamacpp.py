@@ -242,3 +242,24 @@ def test_idle_model_is_freed_by_its_reaper(pair):
         wait_for(lambda: not reaper.is_alive(), timeout=10, what="reaper to end with the model")
     finally:
         engine.close()
+
+
+def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair, vision):
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import MTMDChatHandler
+
+    from edge.engines.llamacpp import _messages
+
+    plain = Llama(str(pair[0]), n_ctx=2048, seed=7, verbose=False,
+                  chat_handler=MTMDChatHandler(clip_model_path=str(pair[1]), verbose=False))
+    try:
+        schema = bounded_schema(CLAIM.format)
+        for index in (0, 5, 11):
+            request = CompletionRequest(prompt=f"Extract claim {index}.", image=drawn(index), schema=CLAIM.format,
+                                        max_tokens=1536)
+            expected = plain.create_chat_completion(
+                messages=_messages(request, request.image), temperature=0.0, seed=7, max_tokens=1536,
+                repeat_penalty=1.0, response_format={"type": "json_object", "schema": schema})
+            assert vision.complete(request).text == expected["choices"][0]["message"]["content"]
+    finally:
+        plain.close()

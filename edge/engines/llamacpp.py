@@ -184,6 +184,64 @@ def route_native_logs() -> None:
     _log_installed = True
 
 
+# -- greedy sampling under a grammar, grammar checked on the best token first ----------------------------
+
+
+class GrammarFirstGreedy:
+    """Exactly greedy-under-grammar, without running the grammar over the whole vocabulary.
+
+    llama-cpp-python applies the grammar to every token of the vocabulary at every
+    step (262k for Gemma 3), which doubles the time of a small model. Like
+    llama.cpp's own common sampler, this checks the grammar on the argmax token
+    first and only falls back to the full grammar pass when that token is refused.
+    Only used at temperature 0 with no penalties and no logits processors, where
+    the result is identical.
+    """
+
+    def __init__(self, llm: Any, grammar: Any):
+        import llama_cpp
+        from llama_cpp import _internals
+
+        self._c = llama_cpp
+        self.n_vocab = llm.n_vocab()
+        grammar_sampler = llama_cpp.llama_sampler_init_grammar(
+            llm._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
+        if not grammar_sampler:
+            raise EngineError("llama.cpp could not parse the grammar made from the schema", code="bad_grammar")
+        self.chain = _internals.LlamaSampler()
+        llama_cpp.llama_sampler_chain_add(self.chain.sampler, grammar_sampler)  # the chain owns it
+        self.chain.add_greedy()
+        self.grammar = grammar_sampler
+        self.single = (llama_cpp.llama_token_data * 1)()
+        self.array = llama_cpp.llama_token_data_array(data=self.single, size=1, selected=-1, sorted=False)
+
+    def sample(self, ctx: Any, idx: int = -1) -> int:
+        import numpy as np
+
+        logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,))
+        token = int(logits.argmax())
+        self.single[0].id, self.single[0].logit, self.single[0].p = token, float(logits[token]), 0.0
+        self.array.size, self.array.selected, self.array.sorted = 1, -1, False
+        self._c.llama_sampler_apply(self.grammar, ctypes.byref(self.array))
+        if np.isfinite(self.single[0].logit):
+            self._c.llama_sampler_accept(self.grammar, token)
+            return token
+        return self.chain.sample(ctx, idx)  # the full grammar pass; it accepts the token itself
+
+
+def _fast_llama_class() -> type:
+    from llama_cpp import Llama
+
+    class GrammarFirstLlama(Llama):
+        def _init_sampler(self, *args: Any, **kwargs: Any) -> Any:
+            plain = (kwargs.get("temp") == 0.0 and kwargs.get("logits_processor") is None
+                     and kwargs.get("repeat_penalty", 1.0) == 1.0 and not kwargs.get("frequency_penalty")
+                     and not kwargs.get("presence_penalty") and kwargs.get("grammar") is not None and not args)
+            return GrammarFirstGreedy(self, kwargs["grammar"]) if plain else super()._init_sampler(*args, **kwargs)
+
+    return GrammarFirstLlama
+
+
 # -- the engine ------------------------------------------------------------------------------------
 
 
@@ -306,8 +364,7 @@ class LlamaCppEngine(Engine):
         return self._llm
 
     def _construct(self) -> Any:
-        from llama_cpp import Llama
-
+        Llama = _fast_llama_class()
         route_native_logs()
         kwargs: dict[str, Any] = dict(
             model_path=str(self.model_path), n_ctx=self.options.n_ctx, n_gpu_layers=self.gpu_layers(),
@@ -395,7 +452,7 @@ class LlamaCppEngine(Engine):
 
     def _call(self, llm: Any, request: CompletionRequest, image: bytes | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(messages=_messages(request, image), temperature=request.temperature,
-                                      seed=request.seed, max_tokens=request.max_tokens)
+                                      seed=request.seed, max_tokens=request.max_tokens, repeat_penalty=1.0)
         if request.schema is not None:
             kwargs["response_format"] = {"type": "json_object", "schema": bounded_schema(
                 request.schema, self.options.max_string, self.options.max_items)}
