@@ -164,7 +164,7 @@ def _is_local(family: int, address) -> bool:
 
 @pytest.fixture
 def no_network(monkeypatch):
-    """Refuse, and record, any connect to a non-loopback address; fail the test if one was tried."""
+    """Refuse, and record, any name lookup or connect beyond loopback; fail the test if one was tried."""
     attempts: list[object] = []
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
@@ -176,8 +176,17 @@ def no_network(monkeypatch):
             return real(sock, address)
         return connect
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # a DNS query leaves the machine before any connect
+        if host is not None and not _is_local(socket.AF_INET, (host, 0)):
+            attempts.append(host)
+            raise socket.gaierror(f"test guard: name lookup of {host!r} refused")
+        return real_getaddrinfo(host, *args, **kwargs)
+
     monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield attempts
     assert not attempts, f"something tried to reach the network: {attempts}"
 

@@ -199,3 +199,14 @@ def test_the_batched_pipeline_gives_the_same_words(clip):
         engine.close()
     words = lambda t: h.normalise(" ".join(s["text"] for s in t.segments))  # noqa: E731
     assert "meeting" in words(plain) and words(batched) == words(plain)
+
+
+def test_the_network_guard_itself_refuses_and_records(no_network):  # noqa: F811
+    """The guard that every audio test runs under is not vacuous."""
+    import socket
+
+    for address in (("huggingface.co", 443), ("1.1.1.1", 443)):
+        with pytest.raises(OSError, match="test guard"):
+            socket.create_connection(address, timeout=2)
+    assert no_network == ["huggingface.co", ("1.1.1.1", 443)]
+    no_network.clear()  # seen, and expected: let the fixture's own check pass
