@@ -205,8 +205,11 @@ def test_the_network_guard_itself_refuses_and_records(no_network):  # noqa: F811
     """The guard that every audio test runs under is not vacuous."""
     import socket
 
-    for address in (("huggingface.co", 443), ("1.1.1.1", 443)):
-        with pytest.raises(OSError, match="test guard"):
-            socket.create_connection(address, timeout=2)
+    with pytest.raises(OSError, match="test guard"):
+        socket.create_connection(("huggingface.co", 443), timeout=2)  # stopped at the name lookup
+    with socket.socket() as sock, pytest.raises(OSError, match="test guard"):
+        sock.connect(("1.1.1.1", 443))  # stopped at the connect
+    with socket.socket() as sock:
+        sock.connect_ex(("127.0.0.1", 9))  # loopback stays allowed
     assert no_network == ["huggingface.co", ("1.1.1.1", 443)]
     no_network.clear()  # seen, and expected: let the fixture's own check pass
