@@ -14,6 +14,7 @@ import llama_cpp
 import pytest
 from PIL import Image, ImageDraw
 
+from edge.engines import llamacpp
 from edge.engines.base import CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, bounded_schema, grammar_for
 from edge.errors import ConfigError, EngineError, EngineUnavailable
@@ -244,12 +245,18 @@ def test_idle_model_is_freed_by_its_reaper(pair):
         engine.close()
 
 
-def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair, vision):
+def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair, monkeypatch):
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import MTMDChatHandler
 
     from edge.engines.llamacpp import _messages
 
+    monkeypatch.setattr(llamacpp, "GRAMMAR_FIRST_MIN_VOCAB", 0)  # the tiny vocabulary would skip it
+    vision = engine_for(*pair)
+    sampled = []
+    monkeypatch.setattr(llamacpp.GrammarFirstGreedy, "sample",
+                        lambda self, ctx, idx=-1, real=llamacpp.GrammarFirstGreedy.sample: sampled.append(1)
+                        or real(self, ctx, idx))
     plain = Llama(str(pair[0]), n_ctx=2048, seed=7, verbose=False,
                   chat_handler=MTMDChatHandler(clip_model_path=str(pair[1]), verbose=False))
     try:
@@ -261,5 +268,7 @@ def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair
                 messages=_messages(request, request.image), temperature=0.0, seed=7, max_tokens=1536,
                 repeat_penalty=1.0, response_format={"type": "json_object", "schema": schema})
             assert vision.complete(request).text == expected["choices"][0]["message"]["content"]
+        assert sampled  # edge's sampler did the work
     finally:
         plain.close()
+        vision.close()

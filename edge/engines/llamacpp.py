@@ -229,6 +229,9 @@ class GrammarFirstGreedy:
         return self.chain.sample(ctx, idx)  # the full grammar pass; it accepts the token itself
 
 
+GRAMMAR_FIRST_MIN_VOCAB = 32000  # below this the full grammar pass is cheap: keep llama-cpp-python's own
+
+
 def _fast_llama_class() -> type:
     from llama_cpp import Llama
 
@@ -236,7 +239,8 @@ def _fast_llama_class() -> type:
         def _init_sampler(self, *args: Any, **kwargs: Any) -> Any:
             plain = (kwargs.get("temp") == 0.0 and kwargs.get("logits_processor") is None
                      and kwargs.get("repeat_penalty", 1.0) == 1.0 and not kwargs.get("frequency_penalty")
-                     and not kwargs.get("presence_penalty") and kwargs.get("grammar") is not None and not args)
+                     and not kwargs.get("presence_penalty") and kwargs.get("grammar") is not None and not args
+                     and self.n_vocab() >= GRAMMAR_FIRST_MIN_VOCAB)
             return GrammarFirstGreedy(self, kwargs["grammar"]) if plain else super()._init_sampler(*args, **kwargs)
 
     return GrammarFirstLlama
