@@ -122,3 +122,19 @@ def test_quiet_cut_finds_the_pause():
     loud[audio.SAMPLE_RATE * 22: audio.SAMPLE_RATE * 22 + 4000] = 0.0  # a quarter-second pause at 22 s
     cut = audio.quiet_cut(loud, audio.SAMPLE_RATE * 28)
     assert audio.SAMPLE_RATE * 22 <= cut <= audio.SAMPLE_RATE * 22 + 4000
+
+
+def test_a_truncated_wav_is_refused_from_its_header(tmp_path, speech):
+    whole = h.write_audio(tmp_path / "whole.wav", speech)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(InputError) as caught:
+        audio.probe(cut)
+    assert caught.value.code == "truncated" and "promises" in caught.value.message
+    audio.probe(whole)  # the complete file passes
+    unfinished = tmp_path / "unfinished.wav"  # a recorder that never wrote the sizes back
+    data = bytearray(whole.read_bytes()[: whole.stat().st_size // 2])
+    size_at = data.index(b"data") + 4
+    data[size_at:size_at + 4] = (0xFFFFFFFF).to_bytes(4, "little")
+    unfinished.write_bytes(bytes(data))
+    assert audio.probe(unfinished).container == "wav"

@@ -44,6 +44,8 @@ def probe(path: Path, max_duration: float | None = None) -> AudioInfo:
             kinds = sorted({stream.type for stream in container.streams}) or ["none"]
             raise InputError(f"{path.name} has no audio stream (streams: {', '.join(kinds)})", code="no_audio")
         info = _info(container)
+    if info.container == "wav":
+        _check_wav_complete(path)
     if max_duration is not None and info.declared_s is not None and info.declared_s > max_duration:
         raise InputError(
             f"{path.name} is {info.declared_s:.0f} s long, over max_duration = {max_duration:.0f} s",
@@ -68,6 +70,31 @@ def _info(container: av.container.InputContainer) -> AudioInfo:
         declared = container.duration / 1e6  # a video's container duration may be the picture's, not the sound's
     codec = stream.codec_context
     return AudioInfo(container.format.name, codec.name, codec.sample_rate, codec.channels, declared, has_video)
+
+
+def _check_wav_complete(path: Path) -> None:
+    """A wav whose data chunk promises more bytes than the file holds was cut off.
+
+    FFmpeg quietly trusts the file size there, so the header is read here.
+    Recorders that never finalised the header (size 0 or 0xFFFFFFFF) pass.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(65536)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return  # RF64 and friends: left to FFmpeg
+    position, byte_rate = 12, 0
+    while position + 8 <= len(head):
+        chunk, size = head[position:position + 4], int.from_bytes(head[position + 4:position + 8], "little")
+        if chunk == b"fmt " and size >= 12:
+            byte_rate = int.from_bytes(head[position + 16:position + 20], "little")
+        if chunk == b"data":
+            held = path.stat().st_size - (position + 8)
+            if size not in (0, 0xFFFFFFFF) and size > held and byte_rate:
+                raise InputError(f"{path.name} is truncated: its header promises {size / byte_rate:.1f} s "
+                                 f"but the file holds {held / byte_rate:.1f} s",
+                                 code="truncated", hint="the file was probably cut off while it was copied")
+            return
+        position += 8 + size + (size & 1)
 
 
 class AudioStream:
