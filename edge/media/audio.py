@@ -125,7 +125,7 @@ class AudioStream:
                 cut = quiet_cut(audio, size)
                 yield offset / SAMPLE_RATE, audio[:cut]
                 offset += cut
-                pending, held = [audio[cut:]], len(audio) - cut
+                pending, held = [audio[cut:].copy()], len(audio) - cut  # a copy lets the window go
         self._check_complete()
         if held:
             yield offset / SAMPLE_RATE, np.concatenate(pending)
