@@ -14,7 +14,7 @@ import llama_cpp
 import pytest
 from PIL import Image, ImageDraw
 
-from edge.engines import llamacpp
+from edge.engines import llamacpp_grammar
 from edge.engines.base import CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, bounded_schema, grammar_for
 from edge.errors import ConfigError, EngineError, EngineUnavailable
@@ -251,11 +251,11 @@ def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair
 
     from edge.engines.llamacpp import _messages
 
-    monkeypatch.setattr(llamacpp, "GRAMMAR_FIRST_MIN_VOCAB", 0)  # the tiny vocabulary would skip it
+    monkeypatch.setattr(llamacpp_grammar, "GRAMMAR_FIRST_MIN_VOCAB", 0)  # the tiny vocabulary would skip it
     vision = engine_for(*pair)
     sampled = []
-    monkeypatch.setattr(llamacpp.GrammarFirstGreedy, "sample",
-                        lambda self, ctx, idx=-1, real=llamacpp.GrammarFirstGreedy.sample: sampled.append(1)
+    monkeypatch.setattr(llamacpp_grammar.GrammarFirstGreedy, "sample",
+                        lambda self, ctx, idx=-1, real=llamacpp_grammar.GrammarFirstGreedy.sample: sampled.append(1)
                         or real(self, ctx, idx))
     plain = Llama(str(pair[0]), n_ctx=2048, seed=7, verbose=False,
                   chat_handler=MTMDChatHandler(clip_model_path=str(pair[1]), verbose=False))

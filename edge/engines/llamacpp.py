@@ -2,16 +2,13 @@
 
 A text GGUF structures text; a GGUF plus an `mmproj` reads images through
 llama.cpp's multimodal library (mtmd). Output is constrained by a grammar
-made from the request's JSON Schema. llama-cpp-python silently falls back to
-unconstrained JSON when a schema cannot become a grammar, so every schema is
-converted here first and a failure is loud. Strings and arrays get bounds so
-a bad model cannot ramble until max_tokens and cut the JSON.
+made from the request's JSON Schema (llamacpp_grammar.py: converted and
+checked loudly, strings and arrays bounded, sampled greedily grammar-first).
 """
 
 from __future__ import annotations
 
 import base64
-import copy
 import ctypes
 import hashlib
 import io
@@ -29,6 +26,7 @@ from ..errors import ConfigError, EngineError, EngineUnavailable
 from ..extract import budget
 from .base import Check, Completion, CompletionRequest, Engine, EngineOptions
 from .gguf_info import GGUFInfo, NotGGUF, read_info
+from .llamacpp_grammar import bounded_schema, check_route_schemas, fast_llama_class, grammar_for  # noqa: F401
 
 log = logging.getLogger("edge.llamacpp")
 
@@ -93,68 +91,6 @@ def _complete(target: Path, gemma: Any) -> bool:
         return False
 
 
-# -- schemas -> grammars -----------------------------------------------------------------------------
-
-
-def bounded_schema(schema: dict[str, Any], max_string: int = 256, max_items: int = 50) -> dict[str, Any]:
-    """The schema the grammar is made from: type lists split, strings and arrays bounded.
-
-    llama-cpp-python's converter ignores maxLength on `"type": ["string", "null"]`,
-    so type lists become anyOf branches that each keep their bounds.
-    """
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        node = {key: walk(value) for key, value in node.items()}
-        kinds = node.get("type")
-        if isinstance(kinds, list):
-            rest = {key: value for key, value in node.items() if key != "type"}
-            return {"anyOf": [walk({**rest, "type": kind}) for kind in kinds]}
-        if kinds == "string" and not {"enum", "const", "format", "pattern", "maxLength"} & node.keys():
-            node["maxLength"] = max_string
-        if kinds == "array" and "maxItems" not in node:
-            node["maxItems"] = max_items
-        return node
-
-    return walk(copy.deepcopy(schema))
-
-
-def grammar_for(schema: dict[str, Any], max_string: int = 256, max_items: int = 50) -> str:
-    """The GBNF llama.cpp will sample under; ConfigError instead of a silent fallback."""
-    from llama_cpp.llama_grammar import json_schema_to_gbnf
-
-    try:
-        return json_schema_to_gbnf(json.dumps(bounded_schema(schema, max_string, max_items)))
-    except Exception as exc:  # the converter raises ValueError, AssertionError, KeyError...
-        raise ConfigError(
-            f"schema {schema.get('title', '(untitled)')!r} cannot be turned into a llama.cpp grammar: "
-            f"{type(exc).__name__}: {exc}",
-            hint="llama-cpp-python would silently fall back to unconstrained JSON; simplify the schema",
-        ) from None
-
-
-GRAMMAR_ENGINES = ("llamacpp", "ocr")
-
-
-def check_route_schemas(config: Any) -> None:
-    """Every schema a route sends to a llama.cpp model must become a grammar (ConfigError if not)."""
-    from ..extract import schemas
-
-    for route in config.routes:
-        names = ([route.model] if route.model else []) + route.tiers
-        if route.task not in ("extract", "describe"):
-            continue
-        if not any(config.models[name].engine in GRAMMAR_ENGINES for name in names if name in config.models):
-            continue
-        spec = schemas.resolve(route.schema_name, route.task, config)
-        try:
-            grammar_for(spec.format)
-        except ConfigError as exc:
-            raise ConfigError(f"routes {route.name}: schema {spec.name}: {exc.message}", hint=exc.hint) from None
-
-
 # -- llama.cpp's log, into ours ---------------------------------------------------------------------
 
 _log_installed = False
@@ -182,68 +118,6 @@ def route_native_logs() -> None:
         except (AttributeError, OSError):
             pass
     _log_installed = True
-
-
-# -- greedy sampling under a grammar, grammar checked on the best token first ----------------------------
-
-
-class GrammarFirstGreedy:
-    """Exactly greedy-under-grammar, without running the grammar over the whole vocabulary.
-
-    llama-cpp-python applies the grammar to every token of the vocabulary at every
-    step (262k for Gemma 3), which doubles the time of a small model. Like
-    llama.cpp's own common sampler, this checks the grammar on the argmax token
-    first and only falls back to the full grammar pass when that token is refused.
-    Only used at temperature 0 with no penalties and no logits processors, where
-    the result is identical.
-    """
-
-    def __init__(self, llm: Any, grammar: Any):
-        import llama_cpp
-        from llama_cpp import _internals
-
-        self._c = llama_cpp
-        self.n_vocab = llm.n_vocab()
-        grammar_sampler = llama_cpp.llama_sampler_init_grammar(
-            llm._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8"))
-        if not grammar_sampler:
-            raise EngineError("llama.cpp could not parse the grammar made from the schema", code="bad_grammar")
-        self.chain = _internals.LlamaSampler()
-        llama_cpp.llama_sampler_chain_add(self.chain.sampler, grammar_sampler)  # the chain owns it
-        self.chain.add_greedy()
-        self.grammar = grammar_sampler
-        self.single = (llama_cpp.llama_token_data * 1)()
-        self.array = llama_cpp.llama_token_data_array(data=self.single, size=1, selected=-1, sorted=False)
-
-    def sample(self, ctx: Any, idx: int = -1) -> int:
-        import numpy as np
-
-        logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,))
-        token = int(logits.argmax())
-        self.single[0].id, self.single[0].logit, self.single[0].p = token, float(logits[token]), 0.0
-        self.array.size, self.array.selected, self.array.sorted = 1, -1, False
-        self._c.llama_sampler_apply(self.grammar, ctypes.byref(self.array))
-        if np.isfinite(self.single[0].logit):
-            self._c.llama_sampler_accept(self.grammar, token)
-            return token
-        return self.chain.sample(ctx, idx)  # the full grammar pass; it accepts the token itself
-
-
-GRAMMAR_FIRST_MIN_VOCAB = 32000  # below this the full grammar pass is cheap: keep llama-cpp-python's own
-
-
-def _fast_llama_class() -> type:
-    from llama_cpp import Llama
-
-    class GrammarFirstLlama(Llama):
-        def _init_sampler(self, *args: Any, **kwargs: Any) -> Any:
-            plain = (kwargs.get("temp") == 0.0 and kwargs.get("logits_processor") is None
-                     and kwargs.get("repeat_penalty", 1.0) == 1.0 and not kwargs.get("frequency_penalty")
-                     and not kwargs.get("presence_penalty") and kwargs.get("grammar") is not None and not args
-                     and self.n_vocab() >= GRAMMAR_FIRST_MIN_VOCAB)
-            return GrammarFirstGreedy(self, kwargs["grammar"]) if plain else super()._init_sampler(*args, **kwargs)
-
-    return GrammarFirstLlama
 
 
 # -- the engine ------------------------------------------------------------------------------------
@@ -368,7 +242,7 @@ class LlamaCppEngine(Engine):
         return self._llm
 
     def _construct(self) -> Any:
-        Llama = _fast_llama_class()
+        Llama = fast_llama_class()
         route_native_logs()
         kwargs: dict[str, Any] = dict(
             model_path=str(self.model_path), n_ctx=self.options.n_ctx, n_gpu_layers=self.gpu_layers(),
@@ -447,7 +321,9 @@ class LlamaCppEngine(Engine):
             was_loaded = self._llm is not None
             llm = self.load()
             loaded = time.perf_counter()
-            image = self._fit_image(llm, request) if request.image is not None else self._check_text_fit(llm, request)
+            image = self._fit_image(llm, request) if request.image is not None else None
+            if image is None:
+                self._check_text_fit(llm, request)
             answer = self._call(llm, request, image)
             done = time.perf_counter()
             self.last_used = time.monotonic()
@@ -487,13 +363,13 @@ class LlamaCppEngine(Engine):
         return _resize_png(request.image, planned.width, planned.height)
 
     def _check_text_fit(self, llm: Any, request: CompletionRequest) -> None:
+        """Prompt + max output against n_ctx for text; refuse with the numbers."""
         prompt = len(llm.tokenize(((request.system or "") + request.prompt).encode("utf-8"))) + 16
         if prompt + request.max_tokens > llm.n_ctx():
             raise EngineError(
                 f"request does not fit the context of {self.name}: {prompt} prompt + {request.max_tokens} "
                 f"max output = {prompt + request.max_tokens} tokens > n_ctx {llm.n_ctx()}",
                 code="context_overflow", hint="raise n_ctx, lower max_tokens, or send less text")
-        return None
 
     def provenance(self) -> dict[str, Any]:
         import llama_cpp
