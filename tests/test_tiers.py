@@ -215,3 +215,16 @@ def test_thousands_separators_are_removed_before_the_text_model_sees_amounts():
     assert plain_numbers("on 03.03.2024, 12.50 for 1,5 kg") == "on 03.03.2024, 12.50 for 1,5 kg"
     spec = schemas.resolve("claim_form", "extract", type("C", (), {"schemas": {}})())
     assert "Total claimed  1247.50" in build_prompt(spec, "Total claimed  1,247.50").text
+
+
+def test_a_two_page_pdf_is_read_page_by_page_and_merged(tmp_path):
+    pdf = docs.save_pdf([docs.draw_claim_form(), docs.draw_text_page(["Notes: none."], "NOTES")],
+                        tmp_path / "claim.pdf")
+    config = parse_config({"models": {"ocr-small": {"engine": "ocr", "keep_ocr": True}},
+                           "routes": [{"media": ["pdf"], "task": "extract", "schema": "claim_form",
+                                       "tiers": ["ocr-small"]}]})
+    doc = run_pipeline(config, pdf)
+    assert [page["page"] for page in doc["pages"]] == [1, 2]
+    assert [page["page"] for page in doc["ocr"]["pages"]] == [1, 2]
+    assert "CLAIM FORM" in doc["ocr"]["text"].upper() and "NOTES" in doc["ocr"]["text"].upper()
+    assert set(doc["result"]) == set(schemas.resolve("claim_form", "extract", config).fields)
