@@ -285,3 +285,18 @@ def test_edge_doctor_names_a_missing_model_and_a_mismatched_mmproj(pair, tmp_pat
     assert done.returncode != 0
     assert "model file not found" in done.stdout and "nope.gguf" in done.stdout
     assert "wrong-mmproj.gguf does not match" in done.stdout and f"n_embd is {N_EMBD}" in done.stdout
+
+
+def test_over_budget_image_of_a_scalable_family_is_downscaled_not_cut(pair, caplog):
+    big = io.BytesIO()
+    Image.new("RGB", (2000, 2000), "white").save(big, "PNG")
+    engine = engine_for(*pair, n_ctx=2048, family="qwen2-vl")  # budget as Qwen2-VL would count it
+    try:
+        with caplog.at_level(logging.INFO, logger="edge.llamacpp"):
+            answer = engine.complete(CompletionRequest(prompt="Extract.", image=big.getvalue(), schema=CLAIM.format,
+                                                       max_tokens=1024))
+        jsonschema.validate(json.loads(answer.text), CLAIM.format)
+        [note] = [r.getMessage() for r in caplog.records if "downscaling" in r.getMessage()]
+        assert note.startswith("downscaling 2000x2000 to ") and "n_ctx 2048: fits" in note
+    finally:
+        engine.close()
