@@ -58,12 +58,7 @@ def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
     timings: dict[str, float] = defaultdict(float)
     records, ocr_pages = [], []
     pages = vision.prepared_pages(ctx.job.path, kind, engine.options.max_side, max_pages)
-    while True:
-        started = time.perf_counter()
-        page = next(pages, None)
-        timings["prepare"] += (time.perf_counter() - started) * 1000
-        if page is None:
-            break
+    for page in vision.timed_pages(pages, timings):
         ocr = engine.read(page.jpeg)
         timings["ocr"] += ocr.elapsed_ms
         ocr_pages.append(ocr)

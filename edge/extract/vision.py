@@ -56,13 +56,7 @@ def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
     path, kind = ctx.job.path, ctx.job.media.kind
     total_pages = page_count(path, kind)
     records, timings = [], defaultdict(float)
-    pages = prepared_pages(path, kind, canvas, max_pages)
-    while True:
-        started = time.perf_counter()
-        page = next(pages, None)
-        timings["prepare"] += (time.perf_counter() - started) * 1000
-        if page is None:
-            break
+    for page in timed_pages(prepared_pages(path, kind, canvas, max_pages), timings):
         request = _request(engine, ctx, prompt, spec, page)
         started = time.perf_counter()
         answer = validate.ask(engine.complete, request, prompt, spec, repairs)
@@ -103,6 +97,17 @@ def _page_record(page: PreparedPage, answer: validate.Answer) -> dict[str, Any]:
     if not answer.parsed.ok:
         record.update(problem=answer.parsed.problem, raw=answer.raw)
     return record
+
+
+def timed_pages(pages: Iterator[Any], timings: dict[str, float]) -> Iterator[Any]:
+    """Yield prepared pages, adding the time spent preparing each to timings["prepare"]."""
+    while True:
+        started = time.perf_counter()
+        page = next(pages, None)
+        timings["prepare"] += (time.perf_counter() - started) * 1000
+        if page is None:
+            return
+        yield page
 
 
 def engine_timings(completions: list[Completion]) -> dict[str, float]:
