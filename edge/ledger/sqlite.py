@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 STATUSES = ("pending", "running", "done", "failed", "dead")
 

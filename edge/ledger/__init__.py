@@ -1,0 +1,11 @@
+"""The ledger: an index of what edge knows about each file, and the queue.
+
+`Ledger` is the embedded SQLite ledger (the default); callers that only need
+the default keep importing it from here.
+"""
+
+from __future__ import annotations
+
+from .sqlite import STATUSES, Ledger, Row, default_state_dir
+
+__all__ = ["STATUSES", "Ledger", "Row", "default_state_dir"]
