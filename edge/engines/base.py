@@ -26,6 +26,8 @@ ENGINES: dict[str, str] = {
     "faster-whisper": "edge.engines.whisper:WhisperEngine",
     "ocr": "edge.engines.ocr:OcrEngine",
     "scripted": "edge.engines.scripted:ScriptedEngine",
+    "openai": "edge.engines.openai:OpenAIEngine",
+    "ocr-openai": "edge.engines.openai_ocr:OcrOpenAIEngine",
 }
 
 
