@@ -1,0 +1,187 @@
+"""Frame sampling with PyAV on generated videos: scene cuts, uniform, fps, keyframes, rotation, VFR, size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edge.errors import InputError
+from edge.media import video
+from tests import video_helpers as vh
+from tests.conftest import ROOT
+
+CUTS = [7.3, 19.1, 30.0, 41.7, 52.2]
+
+
+def sample(path: Path, max_side: int = 640, **kwargs) -> tuple[list[video.Frame], video.Report]:
+    report = video.Report(kwargs.get("mode", "uniform"))
+    frames = list(video.sample(path, video.Sampling(**kwargs), max_side, report))
+    return frames, report
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """60 s, 10 fps, five hard cuts at known times, a moving square inside each shot."""
+    return vh.write(tmp_path_factory.mktemp("video") / "shots.mp4", vh.Clip(60, cuts=CUTS))
+
+
+def test_scene_sampling_takes_one_frame_just_after_each_cut(shots):
+    frames, report = sample(shots, mode="scene", max=16)
+    times = [frame.t for frame in frames]
+    print(f"\nscene frames at {times}; {report.decoded} frames decoded, cuts {report.cuts}")
+    assert times[0] == 0.0  # the first shot
+    assert len(times) == len(CUTS) + 1  # one per shot, none for the motion inside a shot
+    for cut, t in zip(CUTS, times[1:]):
+        assert cut <= t <= cut + 0.5
+    colours = [tuple(np.asarray(frame.image)[40, 100]) for frame in frames]
+    assert len(set(colours)) == len(colours)  # each frame shows a different shot
+
+
+def test_scene_sampling_keeps_the_strongest_cuts_within_max(shots):
+    frames, report = sample(shots, mode="scene", max=3)
+    times = [frame.t for frame in frames]
+    assert len(times) == 3 and times[0] == 0.0
+    assert all(any(cut <= t <= cut + 0.5 for cut in CUTS) for t in times[1:])
+    assert report.notes and report.notes[0]["code"] == "frames_capped"
+
+
+def test_uniform_sampling_gives_the_exact_count_at_the_span_centres(shots):
+    frames, report = sample(shots, mode="uniform", max=12)
+    assert [frame.t for frame in frames] == pytest.approx([2.5 + 5 * i for i in range(12)], abs=1e-6)
+    assert report.requested == 12 and not report.notes
+
+
+def test_fps_sampling_gives_one_frame_per_period(shots):
+    frames, report = sample(shots, mode="fps", fps=0.25, max=64)
+    assert [frame.t for frame in frames] == pytest.approx([4.0 * i for i in range(15)], abs=1e-6)
+    assert not report.notes
+
+
+def test_fps_sampling_over_max_spreads_the_frames_and_says_so(shots):
+    frames, report = sample(shots, mode="fps", fps=2, max=10)
+    assert [frame.t for frame in frames] == pytest.approx([6.0 * i for i in range(10)], abs=1e-6)
+    assert report.notes[0]["code"] == "frames_capped" and "120 frames" in report.notes[0]["message"]
+
+
+def test_keyframes_sampling_uses_the_streams_own_i_frames(tmp_path):
+    path = vh.write(tmp_path / "gop.mp4", vh.Clip(20, gop=40))  # an I-frame every 4 s
+    frames, report = sample(path, mode="keyframes", max=16)
+    assert [frame.t for frame in frames] == pytest.approx([0, 4, 8, 12, 16], abs=1e-6)
+    assert all(frame.keyframe for frame in frames)
+    assert report.decoded <= len(frames) * 2  # each one decoded right after its seek
+
+
+def test_frames_are_scaled_within_max_side_and_keep_the_aspect(tmp_path):
+    path = vh.write(tmp_path / "wide.mp4", vh.Clip(2, size=(640, 360)))
+    frames, _ = sample(path, max_side=320, mode="uniform", max=2)
+    assert [frame.image.size for frame in frames] == [(320, 180), (320, 180)]
+    assert all(frame.image.mode == "RGB" for frame in frames)
+
+
+@pytest.mark.parametrize("rotation", [-90, 90, 180])
+def test_a_rotated_phone_video_arrives_upright(tmp_path, rotation):
+    """Stored turned, with a display matrix: the frame is turned back (white half on top)."""
+    upright = vh.Clip(2, size=(96, 160), motion=False)  # portrait: top half white, bottom half black
+    stored = _turned_clip(upright, rotation)
+    path = vh.write(tmp_path / f"phone{rotation}.mp4", stored)
+    frames, _ = sample(path, mode="uniform", max=1)
+    image = np.asarray(frames[0].image.convert("L"), dtype=float)
+    assert frames[0].image.size == (96, 160)
+    assert image[:70].mean() > 200 and image[90:].mean() < 50
+    assert frames[0].rotation == rotation % 360
+
+
+def _turned_clip(upright: vh.Clip, rotation: int) -> vh.Clip:
+    from PIL import Image
+
+    width, height = upright.size
+    picture = np.zeros((height, width, 3), np.uint8)
+    picture[: height // 2] = 255
+    turned = Image.fromarray(picture).rotate(-rotation, expand=True)  # what the camera stored
+    clip = vh.Clip(upright.seconds, size=turned.size, rotation=rotation, motion=False)
+    vh._cache[(0, None, turned.size)] = np.asarray(turned)
+    return clip
+
+
+def test_variable_frame_rate_timestamps_come_from_the_stream(tmp_path):
+    times = [0.0, 0.1, 0.2, 1.5, 1.6, 4.0, 4.05, 4.1, 7.0, 9.9]
+    path = vh.write(tmp_path / "vfr.mkv", vh.Clip(10, times=times, cuts=[1.5, 4.0, 7.0]))
+    frames, _ = sample(path, mode="uniform", max=5)  # targets 1, 3, 5, 7, 9
+    assert [frame.t for frame in frames] == pytest.approx([1.5, 4.0, 7.0, 9.9], abs=1e-3)  # 5 s and 7 s: one frame
+    shots, _ = sample(path, mode="scene", max=8)
+    assert [frame.t for frame in shots] == pytest.approx([0.0, 1.5, 4.0, 7.0], abs=1e-3)
+
+
+def test_a_16k_by_16k_stream_is_refused_before_decoding(tmp_path):
+    path = vh.write_huge_avi(tmp_path / "huge.avi", 16000, 16000)
+    with pytest.raises(InputError) as caught:
+        video.probe(path)
+    assert caught.value.code == "too_large" and "16000x16000" in caught.value.message
+
+
+def test_audio_only_and_empty_streams_are_clear_errors(tmp_path):
+    from tests import audio_helpers as ah
+
+    with pytest.raises(video.NoVideo, match="no video stream"):
+        video.probe(vh.write_audio_only_mp4(tmp_path / "sound.mp4", ah.silence(1.0)))
+    empty = vh.write_empty_video(tmp_path / "empty.mp4")
+    with pytest.raises(InputError) as caught:
+        list(video.sample(empty, video.Sampling(), 640))
+    assert caught.value.code in ("no_frames", "corrupt")
+    print(f"\nempty video: {caught.value.code}: {caught.value.message}")
+
+
+# -- acceptance 3: memory and time follow the frames taken, not the duration ---------------------------
+
+HOUR_FPS, HOUR_GOP = 4, 120  # an I-frame every 30 s
+
+
+@pytest.fixture(scope="module")
+def hour(tmp_path_factory) -> Path:
+    started = time.perf_counter()
+    path = vh.write(tmp_path_factory.mktemp("hour") / "hour.mp4",
+                    vh.Clip(3600, fps=HOUR_FPS, size=(64, 48), gop=HOUR_GOP, cuts=[900, 1800, 2700]))
+    print(f"\nwrote a 1-hour video ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+_MEASURE = """
+import json, resource, sys, time
+from pathlib import Path
+from edge.media import video
+report = video.Report("uniform")
+started = time.perf_counter()
+frames = [f.t for f in video.sample(Path(sys.argv[1]), video.Sampling("uniform", int(sys.argv[2])), 1120, report)]
+elapsed = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"frames": frames, "seconds": elapsed, "peak_mb": peak, "decoded": report.decoded}))
+"""
+
+
+def measure(path: Path, count: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(count)], capture_output=True, text=True,
+                         check=True, cwd=ROOT, timeout=300)
+    return json.loads(out.stdout)
+
+
+def test_an_hour_is_sampled_in_frames_not_hours(hour):
+    few, many = measure(hour, 4), measure(hour, 16)
+    started = time.perf_counter()
+    with video.open_container(hour) as container:
+        total = sum(1 for _ in container.decode(video=0))
+    full = time.perf_counter() - started
+    print(f"\n1-hour video ({total} frames): 4 frames {few['seconds']:.2f} s ({few['decoded']} decoded, "
+          f"peak RSS {few['peak_mb']:.0f} MB); 16 frames {many['seconds']:.2f} s ({many['decoded']} decoded, "
+          f"peak RSS {many['peak_mb']:.0f} MB); full decode {full:.2f} s")
+    assert total == 3600 * HOUR_FPS
+    assert len(few["frames"]) == 4 and len(many["frames"]) == 16
+    assert many["peak_mb"] < 300 and few["peak_mb"] < 300
+    # the work is at most one GOP per frame taken, whatever the duration
+    assert few["decoded"] <= 4 * (HOUR_GOP + 1) and many["decoded"] <= 16 * (HOUR_GOP + 1)
+    assert many["decoded"] < total / 5
