@@ -101,7 +101,7 @@ class Pipeline:
     def _run_task(self, job: Job, route) -> TaskOutput:
         ctx = TaskContext(job=job, route=route, config=self.config, engines=self.engines)
         try:
-            return task_runner(route.task)(ctx)
+            return task_runner(route.task, job.media.kind if job.media else None)(ctx)
         except EdgeError:
             raise
         except PermissionError as exc:

@@ -17,6 +17,11 @@ TASKS: dict[str, str] = {
     "extract": "edge.tasks.extract:run",
     "describe": "edge.tasks.extract:run",
 }
+# (task, media kind) -> the runner that takes it instead: a video's frames and soundtrack.
+MEDIA_TASKS: dict[tuple[str, str], str] = {
+    ("describe", "video"): "edge.tasks.video:run",
+    ("extract", "video"): "edge.tasks.video:run",
+}
 
 
 @dataclass
@@ -61,6 +66,6 @@ class TaskOutput:
 TaskRunner = Callable[[TaskContext], TaskOutput]
 
 
-def task_runner(kind: str) -> TaskRunner:
-    module_name, func = TASKS[kind].split(":")
+def task_runner(kind: str, media: str | None = None) -> TaskRunner:
+    module_name, func = (MEDIA_TASKS.get((kind, media or "")) or TASKS[kind]).split(":")
     return getattr(importlib.import_module(module_name), func)

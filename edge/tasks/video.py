@@ -1,0 +1,121 @@
+"""Video for describe and extract routes: sampled frames read by the route's
+models, the soundtrack transcribed, in one sidecar.
+
+Frames come from media/video.py (upright, timed) and go through the image
+preparation every picture gets (RGB, the model's canvas, JPEG). Each model
+the route names (`tiers`, or `model`) reads every frame:
+
+- an `ocr` engine reads the text on screen (`visible_text`): the CPU path;
+- a vision engine (`complete()`) answers the route's schema per frame, one
+  request per frame (mllama takes one image per request; see frames.py).
+
+The first model must be there (else the file waits, as for pictures); a later
+one that is not is noted and the timeline keeps what the others read. The
+soundtrack goes through the transcribe task itself (`transcribe = true`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import InputError
+from ..extract import schemas
+from ..extract.schemas import SchemaSpec
+from ..media import video
+from . import video_frames as frames_mod
+from . import video_sound
+from .base import Review, TaskContext, TaskOutput
+from .video_options import VideoOptions, options
+
+
+def run(ctx: TaskContext) -> TaskOutput:
+    opts = options(ctx.route)
+    spec = schemas.resolve(ctx.route.schema_name, ctx.route.task, ctx.config)
+    readers = frames_mod.readers(ctx)
+    started = time.perf_counter()
+    try:
+        sampled = frames_mod.sample(ctx, opts, readers)
+    except video.NoVideo:
+        if not opts.transcribe:
+            raise
+        return _soundtrack_only(ctx, opts, spec)
+    prepare_ms = (time.perf_counter() - started) * 1000
+    read = frames_mod.read_all(ctx, opts, spec, readers, sampled)
+    sound = video_sound.transcript(ctx, opts) if opts.transcribe else None
+    return _output(spec, sampled, read, sound, prepare_ms)
+
+
+def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec) -> TaskOutput:
+    sound = video_sound.transcript(ctx, opts)
+    if sound.result is None:
+        raise InputError(f"{ctx.job.path.name} has neither a video stream nor a soundtrack", code="no_video")
+    review = Review()
+    review.reasons.extend(sound.reasons)
+    review.needs_review = bool(sound.reasons)
+    result = {"timeline": [], "summary": summary([], sound.result), "transcript": sound.result,
+              "video": None, "sampling": {"notes": [{"code": "no_video",
+                                                    "message": "the file has no video stream: transcript only"}]}}
+    return TaskOutput(result=result, review=review, model=sound.model, task=_task_block(spec, None),
+                      timings_ms=sound.timings_ms, companions=sound.companions)
+
+
+def _output(spec: SchemaSpec, sampled: frames_mod.Sampled, read: frames_mod.Read,
+            sound: video_sound.Sound | None, prepare_ms: float) -> TaskOutput:
+    transcript = sound.result if sound else None
+    result: dict[str, Any] = {
+        "timeline": read.timeline,
+        "summary": summary(read.timeline, transcript),
+        "transcript": transcript,
+        "video": sampled.video_block(),
+        "sampling": sampled.sampling_block(),
+        "readers": read.readers,
+    }
+    if spec.name != schemas.DEFAULT_FOR_TASK["describe"] or read.fields is not None:
+        result["fields"] = read.fields
+    review = _review(sampled, read, sound)
+    timings = {"prepare": prepare_ms, **read.timings_ms, **(sound.timings_ms if sound else {})}
+    return TaskOutput(result=result, status=read.status, review=review, model=read.model,
+                      task=_task_block(spec, read.prompt_sha256), timings_ms=timings,
+                      companions=sound.companions if sound else {}, extra={"tiers": read.tiers})
+
+
+def _task_block(spec: SchemaSpec, prompt_sha256: str | None) -> dict[str, Any]:
+    return {"schema": spec.name, "schema_sha256": spec.sha256, "prompt_sha256": prompt_sha256}
+
+
+def _review(sampled: frames_mod.Sampled, read: frames_mod.Read, sound: video_sound.Sound | None) -> Review:
+    review = Review()
+    for reason in read.reasons + (sound.reasons if sound else []):
+        review.flag(**reason)
+    if sampled.report.decode_errors:
+        review.flag("decode_errors", f"{sampled.report.decode_errors} damaged video packet(s) were skipped")
+    for note in sampled.report.notes:
+        if note["code"] == "ended_early":
+            review.flag(**note)
+    return review
+
+
+def summary(timeline: list[dict[str, Any]], transcript: dict[str, Any] | None) -> str:
+    """The timeline and the transcript as plain lines, by time (no model: concatenation)."""
+    items = [(entry["t"], 0, line) for entry in timeline if (line := _frame_line(entry["frame"]))]
+    items += [(seg["start"], 1, f"said: {seg['text']}") for seg in (transcript or {}).get("segments", [])]
+    return "\n".join(f"[{stamp(t)}] {text}" for t, _, text in sorted(items))
+
+
+def _frame_line(frame: dict[str, Any]) -> str:
+    parts = []
+    if frame.get("caption"):
+        parts.append(str(frame["caption"]))
+    if frame.get("objects"):
+        parts.append("objects: " + ", ".join(map(str, frame["objects"])))
+    if frame.get("visible_text"):
+        parts.append("on screen: " + " / ".join(str(frame["visible_text"]).splitlines()))
+    return "; ".join(parts)
+
+
+def stamp(seconds: float) -> str:
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+

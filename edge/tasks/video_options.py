@@ -1,0 +1,55 @@
+"""`options = {...}` of a describe or extract route when the file is a video."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ConfigError
+from ..media import video
+
+
+class FrameOptions(BaseModel):
+    """`frames = {mode = "scene", max = 16, ...}`: which frames are read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["uniform", "fps", "scene", "keyframes"] = "scene"
+    max: int = Field(16, ge=1, le=512)
+    fps: float = Field(0.5, gt=0, le=60)
+    scene_threshold: float = Field(0.3, gt=0, le=1)
+    scene_rate: float = Field(4.0, gt=0, le=60)
+
+    def sampling(self) -> video.Sampling:
+        return video.Sampling(self.mode, self.max, self.fps, self.scene_threshold, self.scene_rate)
+
+
+class VideoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    frames: FrameOptions = FrameOptions()
+    transcribe: bool = False  # the soundtrack too, through the transcribe task
+    asr: str | None = None  # the faster-whisper model (default: the config's only one)
+    transcript: dict[str, Any] = {}  # options of the transcribe task (language, companions, ...)
+    canvas: int | None = Field(None, ge=64)  # long side of each frame (default: the vision model's, else 1120)
+    max_pixels: int = Field(video.MAX_PIXELS, ge=64 * 64)  # larger streams are refused
+    # vision requests: a route value wins over the engine's option
+    temperature: float = Field(0.0, ge=0)
+    seed: int | None = None
+    num_predict: int | None = Field(None, ge=16)
+    num_ctx: int | None = Field(None, ge=256)
+    repairs: int | None = Field(None, ge=0)
+
+
+def options(route: Any) -> VideoOptions:
+    """The route's validated options; ConfigError names the key."""
+    try:
+        return VideoOptions.model_validate(route.options)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(part) for part in error["loc"])
+            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"routes.{route.name}.options{'.' + key if key else ''}: {reason}")
+        raise ConfigError("; ".join(problems)) from None
