@@ -4,8 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Debian packages the tests use: speech (espeak-ng, sox), the HTML report
-# check (chromium), fonts for drawn documents, systemd-analyze, iproute2 (ip).
-TEST_DEBS := espeak-ng sox chromium fonts-dejavu-core systemd iproute2 util-linux
+# check (chromium), fonts for drawn documents, systemd-analyze, iproute2 (ip),
+# postgresql (initdb/pg_ctl for the shared ledger's throwaway test cluster).
+TEST_DEBS := espeak-ng sox chromium fonts-dejavu-core systemd iproute2 util-linux postgresql
 RUN_DEBS  :=
 
 .PHONY: run test venv deps-run deps-test bench clean

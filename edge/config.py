@@ -49,6 +49,9 @@ class Settings(Strict):
     review_dir: Path | None = None
     metrics: str | None = None
     gpu: GpuSettings = GpuSettings()
+    state: str | None = None  # "postgresql://..." shares one ledger between hosts; unset: SQLite
+    share_root: Path | None = None  # where the shared inbox is mounted on this host (file ids are relative)
+    lease: float = Field(30.0, gt=0)  # seconds a claim on a shared ledger lasts without a heartbeat
 
     @field_validator("after")
     @classmethod

@@ -18,11 +18,13 @@ from .config import Config, load_config
 from .engines.base import EngineSet
 from .errors import ConfigError, EdgeError, InputError
 from .gpu import Scheduler
+from .job import Job
 from .lanes import Lane
-from .ledger import Ledger, Row
+from .ledger import LedgerUnavailable, Row
+from .ledger.choose import open_ledger, state_url
+from .ledger.shares import ShareMap, split_named
 from .media.detect import detect
 from .metrics import Metrics
-from .job import Job
 from .pipeline import Pipeline, answers, stat_job
 from .runner import Verdict
 from .service import Notifier
@@ -34,14 +36,21 @@ log = logging.getLogger("edge.daemon")
 
 FINISHED = ("done", "failed", "dead")
 TICK = 5.0  # seconds between main-loop wakes when no watchdog is asked for
+LEDGER_RETRY = 1.0  # seconds between scans while the ledger's database is away
 
 
 class Daemon:
-    def __init__(self, config: Config, roots: list[Path], state_dir: Path, config_path: Path | None = None):
+    def __init__(self, config: Config, roots: list[Path | str], state_dir: Path, config_path: Path | None = None,
+                 state: str | None = None):
+        """`roots` may name a watch for a shared ledger (`NAME=DIR`); `state` is --state-url."""
         self.config = config
         self.config_path = config_path
-        self.roots = [Path(root).resolve() for root in roots]
-        self.ledger = Ledger(state_dir)
+        named = [split_named(root) for root in roots]
+        self.roots = [folder.resolve() for _, folder in named]
+        names = {folder.resolve(): name for name, folder in named if name}
+        self.state_dir = Path(state_dir)
+        shares = ShareMap.build(self.roots, names, config.edge.share_root)
+        self.ledger = open_ledger(self.state_dir, state_url(state, config.edge.state), shares, config.edge.lease)
         self.engines = EngineSet(config)
         self._pipeline = Pipeline(config, self.engines)
         self.notifier = Notifier()
@@ -91,7 +100,7 @@ class Daemon:
         self.observer = start_observer(self.roots, self._touch, self._new_folder, self.config.edge.poll)
         self._scanner.start()
         self.notifier.ready()
-        log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.path)
+        log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.location)
 
     def _check_models(self) -> None:
         """Look at every model a route uses; problems are logged, not fatal."""
@@ -179,12 +188,16 @@ class Daemon:
         return threads_ok and watcher_ok
 
     def _report_status(self) -> None:
-        counts = self.ledger.counts()
+        try:
+            counts = self.ledger.counts()
+        except LedgerUnavailable:
+            self.notifier.status("state database unavailable: claiming paused")
+            return
         busy = [path for lane in self.lanes.values() for path in list(lane.busy)]
         self.metrics.queue.set(counts["pending"])
         current = f", processing {Path(busy[0]).name}" if busy else ""
         self.notifier.status(f"{counts['pending']} queued, {len(busy)} in flight{current}")
-        self.metrics.write_snapshot(self.ledger.path.parent)
+        self.metrics.write_snapshot(self.state_dir)
 
     # -- finding files ----------------------------------------------------------------
 
@@ -201,16 +214,29 @@ class Daemon:
 
     def _settled(self, path: Path) -> None:
         root = self._root_of(path)
-        if root is not None and admissible(path, root, self.config.edge.ignore, self._output_exclude()):
+        if root is None or not admissible(path, root, self.config.edge.ignore, self._output_exclude()):
+            return
+        try:
             self.offer(path, root)
+        except LedgerUnavailable:
+            self._scan_now.set()  # the scan retries until the database is back, and finds this file
 
     def _scan_loop(self) -> None:
         while not self._stop.is_set():
-            started = time.monotonic()
-            queued = sum(self._scan_root(root) for root in self.roots)
-            log.info("event=scan_done queued=%d seconds=%.2f", queued, time.monotonic() - started)
-            self._scan_now.wait(self.config.edge.rescan or None)
+            wait = self._scan_once()
+            self._scan_now.wait(wait)
             self._scan_now.clear()
+
+    def _scan_once(self) -> float | None:
+        """One full scan; returns the seconds until the next one (None: only when asked)."""
+        started = time.monotonic()
+        try:
+            queued = sum(self._scan_root(root) for root in self.roots)
+        except LedgerUnavailable as exc:
+            log.debug("event=scan_paused reason=%r", str(exc))
+            return LEDGER_RETRY
+        log.info("event=scan_done queued=%d seconds=%.2f", queued, time.monotonic() - started)
+        return self.config.edge.rescan or None
 
     def _scan_root(self, root: Path) -> int:
         known = self.ledger.snapshot()

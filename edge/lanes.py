@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import InputError
-from .ledger import Ledger, Row
+from .ledger import LedgerAPI, LedgerUnavailable, Row
 from .pipeline import Pipeline, stat_job
 from .runner import Verdict, execute
 
 log = logging.getLogger("edge.lanes")
 
 BREAKER_MAX = 60.0  # seconds: an unavailable engine is probed at least this often
+LEDGER_RETRY = 1.0  # seconds between claims while the ledger's database is away
 
 
 def backoff(attempt: int, base: float, cap: float, rng: random.Random = random.Random()) -> float:
@@ -56,7 +57,7 @@ class Breaker:
 
 
 class Lane:
-    def __init__(self, name: str, workers: int, ledger: Ledger, pipeline: Callable[[], Pipeline],
+    def __init__(self, name: str, workers: int, ledger: LedgerAPI, pipeline: Callable[[], Pipeline],
                  settings, on_finished: Callable[[Row, Verdict], None]):
         self.name = name
         self.ledger = ledger
@@ -106,13 +107,20 @@ class Lane:
             while not self.stopping:
                 wait = self._blocked_for()
                 if wait is None:
-                    row = self.ledger.claim(self.name)
+                    row, wait = self._try_claim()
                     if row is not None:
                         self.busy[row.path] = time.time()
                         return row
-                    wait = self._idle_wait()
                 self.cond.wait(wait)
             return None
+
+    def _try_claim(self) -> tuple[Row | None, float | None]:
+        """A claimed row, or None and how long to wait; a database outage pauses, never fails."""
+        try:
+            row = self.ledger.claim(self.name)
+            return row, (None if row is not None else self._idle_wait())
+        except LedgerUnavailable:
+            return None, LEDGER_RETRY
 
     def _blocked_for(self) -> float | None:
         """Called with the lock held: seconds to wait before claiming, or None."""
@@ -125,7 +133,9 @@ class Lane:
 
     def _idle_wait(self) -> float | None:
         due = self.ledger.next_due(self.name)
-        return None if due is None else max(0.01, due - time.time())
+        wait = None if due is None else max(0.01, due - time.time())
+        poll = self.ledger.poll_interval  # a shared ledger: other hosts add work this lane is not told of
+        return wait if poll is None else min(wait if wait is not None else poll, poll)
 
     def _run(self, row: Row) -> None:
         try:

@@ -17,6 +17,7 @@ COMMANDS = {
     "process": "edge.cli.process:process",
     "status": "edge.cli.state:status",
     "retry": "edge.cli.state:retry",
+    "state": "edge.cli.state:state_group",
     "models": "edge.cli.models:models",
     "doctor": "edge.cli.doctor:doctor",
     "tokens": "edge.cli.tokens:tokens",

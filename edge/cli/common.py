@@ -30,6 +30,13 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def state_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--state-url URL: a shared PostgreSQL ledger (else $EDGE_STATE_URL, else `[edge] state`)."""
+    return click.option("--state-url", "state_url", default=None, metavar="URL",
+                        help="postgresql://... ledger shared by several hosts (default: $EDGE_STATE_URL, "
+                             "[edge] state, else SQLite under --state-dir).")(func)
+
+
 def load_or_exit(config_path: Path | None) -> Config:
     try:
         return load_config(config_path)

@@ -1,57 +1,115 @@
-"""`edge status` and `edge retry`: what the ledger knows, and asking again."""
+"""`edge status`, `edge retry` and `edge state migrate`: the ledger, local or shared."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from ..ledger import STATUSES, Ledger, default_state_dir
+from ..errors import ConfigError
+from ..ledger import STATUSES, LedgerAPI, LedgerUnavailable, default_state_dir
 from ..metrics import read_snapshot
-from .common import config_options
+from .common import EXIT_CONFIG, EXIT_FAILED, config_options, load_or_exit, state_option
+
+
+def open_state(config_path: Path | None, state_dir: Path | None, url: str | None) -> LedgerAPI:
+    """The ledger the daemon would use with these options; exit 2 with one line if it cannot."""
+    from ..ledger.choose import open_ledger, state_url
+    from ..ledger.shares import ShareMap, split_named
+
+    config = load_or_exit(config_path)
+    named = [split_named(entry) for entry in config.edge.watch]
+    roots = [folder.resolve() for _, folder in named]
+    shares = ShareMap.build(roots, {folder.resolve(): name for name, folder in named if name}, config.edge.share_root)
+    try:
+        return open_ledger(default_state_dir(state_dir), state_url(url, config.edge.state), shares, config.edge.lease)
+    except ConfigError as exc:
+        click.echo(f"edge: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+def _unavailable(exc: LedgerUnavailable) -> None:
+    click.echo(f"edge: {exc}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+def _stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _report(ledger: LedgerAPI, state_dir: Path) -> dict:
+    counts = ledger.counts()
+    errors = [{"path": row.path, "status": row.status, "attempts": row.attempts, "error": row.last_error}
+              for row in ledger.last_errors()]
+    now = time.time()
+    daemons = [{"host": d.host, "pid": d.pid, "holder": d.holder, "started_at": _stamp(d.started_at),
+                "last_heartbeat": _stamp(d.heartbeat_at), "heartbeat_age_s": round(max(0.0, now - d.heartbeat_at), 1),
+                "jobs_held": d.jobs_held, "live": d.live} for d in ledger.daemons()]
+    return {"counts": counts, "queue_depth": counts["pending"] + counts["running"], "last_errors": errors,
+            "ledger": ledger.location, "daemons": daemons,
+            "metrics": read_snapshot(state_dir)}  # a running daemon's figures, as on /metrics
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@state_option
 @config_options
-def status(as_json, config_path, state_dir):
-    """Counts by status, queue depth and the last errors."""
-    ledger = Ledger(default_state_dir(state_dir))
-    counts = ledger.counts()
-    errors = [{"path": row.path, "status": row.status, "attempts": row.attempts, "error": row.last_error}
-              for row in ledger.last_errors()]
-    report = {"counts": counts, "queue_depth": counts["pending"] + counts["running"], "last_errors": errors,
-              "ledger": str(ledger.path)}
-    report["metrics"] = read_snapshot(ledger.path.parent)  # a running daemon's figures, as on /metrics
+def status(as_json, config_path, state_dir, state_url):
+    """Counts by status, queue depth, the last errors and (shared ledger) the live daemons."""
+    ledger = open_state(config_path, state_dir, state_url)
+    try:
+        report = _report(ledger, default_state_dir(state_dir))
+    except LedgerUnavailable as exc:
+        _unavailable(exc)
+    finally:
+        ledger.close()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
+    _print_report(report)
+
+
+def _print_report(report: dict) -> None:
     console = Console()
-    table = Table("status", "files", title=f"edge ledger {ledger.path}")
+    table = Table("status", "files", title=f"edge ledger {report['ledger']}")
     for name in STATUSES:
-        table.add_row(name, str(counts[name]))
+        table.add_row(name, str(report["counts"][name]))
     console.print(table)
     console.print(f"queue depth: {report['queue_depth']}")
-    for error in errors:
+    if report["daemons"]:
+        daemons = Table("host", "pid", "last heartbeat", "jobs held", "live", title="daemons")
+        for d in report["daemons"]:
+            daemons.add_row(d["host"], str(d["pid"]), f"{d['last_heartbeat']} ({d['heartbeat_age_s']}s ago)",
+                            str(d["jobs_held"]), "yes" if d["live"] else "no (lease expired)")
+        console.print(daemons)
+    for error in report["last_errors"]:
         console.print(f"[red]{error['status']}[/] {error['path']} (attempts {error['attempts']}): {error['error']}")
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--failed", is_flag=True, help="Retry every failed and dead file.")
+@state_option
 @config_options
-def retry(paths, failed, config_path, state_dir):
+def retry(paths, failed, config_path, state_dir, state_url):
     """Queue files again (a running daemon picks them up at its next scan)."""
     if bool(paths) == failed:
         raise click.UsageError("give PATH ... or --failed")
-    ledger = Ledger(default_state_dir(state_dir))
+    ledger = open_state(config_path, state_dir, state_url)
     targets = [str(Path(path).resolve()) for path in paths] if paths else None
     statuses = ("failed", "dead", "done") if paths else ("failed", "dead")
-    count = ledger.requeue(statuses, targets)
+    try:
+        count = ledger.requeue(statuses, targets)
+    except LedgerUnavailable as exc:
+        _unavailable(exc)
+    finally:
+        ledger.close()
     for path in paths:
         _drop_error_sidecar(Path(path))
     click.echo(f"{count} file(s) queued again")
@@ -63,3 +121,44 @@ def _drop_error_sidecar(path: Path) -> None:
     from .. import sidecar
 
     sidecar.remove_own(path.with_name(path.name + sidecar.ERROR_SUFFIX))
+
+
+@click.group("state")
+def state_group():
+    """The ledger itself: move it to a shared database."""
+
+
+@state_group.command("migrate")
+@click.option("--to", "target_url", required=True, metavar="URL", help="postgresql://... to copy the ledger into.")
+@config_options
+def migrate(target_url, config_path, state_dir):
+    """Copy the SQLite ledger under --state-dir into a PostgreSQL ledger (stop the daemon first)."""
+    from ..ledger import Ledger
+    from ..ledger.choose import state_url
+    from ..ledger.migrate import copy_ledger
+
+    try:
+        if state_url(target_url) is None:
+            raise ConfigError(f"--to {target_url!r}: the target must be a postgresql:// URL")
+    except ConfigError as exc:
+        click.echo(f"edge: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    source_dir = default_state_dir(state_dir)
+    if not (source_dir / "ledger.sqlite3").is_file():
+        click.echo(f"edge: no SQLite ledger at {source_dir / 'ledger.sqlite3'}", err=True)
+        sys.exit(EXIT_CONFIG)
+    target = open_state(config_path, state_dir, target_url)
+    source = Ledger(source_dir)
+    try:
+        source.own()  # refused while a daemon uses it: its rows would keep changing under the copy
+        done = copy_ledger(source, target)
+    except ConfigError as exc:
+        click.echo(f"edge: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except LedgerUnavailable as exc:
+        _unavailable(exc)
+    finally:
+        source.close()
+        target.close()
+    click.echo(f"copied {done.copied} row(s) from {source.location} to {target.location}"
+               + (f"; {done.kept} already there were kept" if done.kept else ""))

@@ -10,7 +10,7 @@ import click
 from ..errors import ConfigError
 from ..ledger import default_state_dir
 from ..logs import setup_logging
-from .common import EXIT_CONFIG, config_options, load_or_exit
+from .common import EXIT_CONFIG, config_options, load_or_exit, state_option
 
 
 @click.command()
@@ -21,9 +21,13 @@ from .common import EXIT_CONFIG, config_options, load_or_exit
 @click.option("--output-dir", type=click.Path(path_type=Path), default=None, help="Write sidecars under D, mirroring the tree.")
 @click.option("--log-json", is_flag=True, help="One JSON object per log line.")
 @click.option("--log-level", default="INFO", show_default=True)
+@state_option
 @config_options
-def watch(dirs, poll, settle, grace, output_dir, log_json, log_level, config_path, state_dir):
-    """Watch folders and answer every file that arrives with a sidecar."""
+def watch(dirs, poll, settle, grace, output_dir, log_json, log_level, config_path, state_dir, state_url):
+    """Watch folders and answer every file that arrives with a sidecar.
+
+    A DIR given as NAME=DIR names the watch: on a shared (PostgreSQL) ledger
+    its files are known as NAME/..., whatever path this host mounts it at."""
     setup_logging(log_level, log_json)
     config = load_or_exit(config_path)
     overrides = {"poll": poll, "settle": settle, "grace": grace, "output_dir": output_dir}
@@ -37,7 +41,7 @@ def watch(dirs, poll, settle, grace, output_dir, log_json, log_level, config_pat
     from ..daemon import Daemon
 
     try:
-        daemon = Daemon(config, roots, default_state_dir(state_dir), config_path=config.source)
+        daemon = Daemon(config, roots, default_state_dir(state_dir), config_path=config.source, state=state_url)
         sys.exit(daemon.run())
     except ConfigError as exc:
         click.echo(f"edge: {exc}", err=True)

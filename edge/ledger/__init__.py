@@ -6,6 +6,7 @@ the default keep importing it from here.
 
 from __future__ import annotations
 
-from .sqlite import STATUSES, Ledger, Row, default_state_dir
+from .base import STATUSES, LedgerAPI, LedgerUnavailable, Row, default_state_dir
+from .sqlite import Ledger
 
-__all__ = ["STATUSES", "Ledger", "Row", "default_state_dir"]
+__all__ = ["STATUSES", "Ledger", "LedgerAPI", "LedgerUnavailable", "Row", "default_state_dir"]

@@ -14,13 +14,12 @@ import os
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import ConfigError
-
-STATUSES = ("pending", "running", "done", "failed", "dead")
+from .base import STATUSES, Answered, DaemonInfo, Row
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -42,37 +41,16 @@ CREATE INDEX IF NOT EXISTS files_due ON files(status, lane, next_at);
 """
 
 
-def default_state_dir(explicit: Path | None = None) -> Path:
-    """--state-dir, else systemd's $STATE_DIRECTORY, else $XDG_STATE_HOME/edge."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("STATE_DIRECTORY"):
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
-    return Path(base) / "edge"
-
-
-@dataclass
-class Row:
-    path: str
-    root: str
-    lane: str
-    sha256: str | None
-    size: int | None
-    mtime_ns: int | None
-    status: str
-    attempts: int
-    next_at: float
-    dirty: int
-    last_error: str | None
-    timings: str | None
-    updated_at: float
-
-
 class Ledger:
+    """The embedded ledger: one file under the state directory, one daemon."""
+
+    poll_interval: float | None = None  # only this process adds work: lanes are woken, never poll
+
     def __init__(self, state_dir: Path):
+        state_dir = Path(state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / "ledger.sqlite3"
+        self.location = str(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = lambda cursor, row: Row(*row)
@@ -121,6 +99,10 @@ class Ledger:
             cursor = self._db.execute("SELECT path, size, mtime_ns, status FROM files")
             cursor.row_factory = None
             return {path: (size, mtime, status) for path, size, mtime, status in cursor}
+
+    def daemons(self) -> list[DaemonInfo]:
+        """Only a shared ledger registers daemons; here the state lock says it."""
+        return []
 
     def counts(self) -> dict[str, int]:
         found = dict(self._exec_plain("SELECT status, COUNT(*) FROM files GROUP BY status"))
@@ -208,7 +190,7 @@ class Ledger:
         """Index a file found already answered by its sidecar (no processing)."""
         self.record_answered([(path, root, size, mtime_ns, sha256, "done", None)])
 
-    def record_answered(self, rows: list[tuple[str, str, int, int, str | None, str, str | None]]) -> None:
+    def record_answered(self, rows: list[Answered]) -> None:
         """Index many answered files in one transaction: (path, root, size, mtime_ns, sha256, status, error)."""
         if not rows:
             return

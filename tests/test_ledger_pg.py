@@ -1,0 +1,132 @@
+"""The PostgreSQL ledger itself, on a real throwaway cluster: claims, leases,
+identity on a shared folder, schema versions."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from edge.errors import ConfigError
+from edge.ledger.choose import redact, state_url
+from edge.ledger.postgresql import PostgresLedger
+from edge.ledger.shares import ShareMap, split_named
+from tests.conftest import wait_for
+from tests.pg_cluster import pg_cluster, pg_url  # noqa: F401  (fixtures)
+
+INBOX = Path("/srv/inbox")
+
+
+def ledger(url: str, roots: list[Path] = [INBOX], lease: float = 30.0, **share) -> PostgresLedger:  # noqa: B006
+    return PostgresLedger(url, ShareMap.build(roots, **share), lease=lease)
+
+
+def test_claims_are_exclusive_across_daemons(pg_url):
+    hosts = [ledger(pg_url) for _ in range(3)]
+    for index in range(300):
+        hosts[index % 3].enqueue(f"{INBOX}/f{index:03d}", str(INBOX), "metadata", 1, index)
+    claimed: list[list[str]] = [[] for _ in range(6)]
+
+    def worker(slot: int) -> None:
+        host = hosts[slot % 3]
+        while (row := host.claim("metadata")) is not None:
+            claimed[slot].append(row.path)
+
+    threads = [threading.Thread(target=worker, args=(slot,)) for slot in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [path for slot in claimed for path in slot]
+    assert len(everything) == 300 and len(set(everything)) == 300
+    assert all(claimed[slot] for slot in range(6)), [len(slot) for slot in claimed]
+    assert hosts[0].counts()["running"] == 300
+    for host in hosts:
+        host.close()
+
+
+def test_a_running_file_found_again_is_marked_dirty_not_queued_twice(pg_url):
+    a, b = ledger(pg_url), ledger(pg_url)
+    a.enqueue(f"{INBOX}/x", str(INBOX), "metadata", 5, 1)
+    row = a.claim("metadata")
+    assert b.enqueue(f"{INBOX}/x", str(INBOX), "metadata", 5, 1) is False
+    assert b.claim("metadata") is None
+    assert a.finish(row.path, "done", sha256="abc") is True  # dirty: the daemon looks at it again
+    assert b.get(f"{INBOX}/x").status == "done"
+    a.close(), b.close()
+
+
+def test_an_expired_lease_is_taken_over_and_the_late_holder_is_refused(pg_url):
+    dead = ledger(pg_url, lease=0.5)  # never beats: a host that died
+    alive = ledger(pg_url, lease=30)
+    dead.enqueue(f"{INBOX}/slow", str(INBOX), "metadata", 1, 1)
+    assert dead.claim("metadata").holder == dead.holder
+    assert alive.claim("metadata") is None  # the lease still holds
+    taken = wait_for(lambda: alive.claim("metadata"), 10, what="the expired lease taken over")
+    assert taken.path == f"{INBOX}/slow" and taken.holder == alive.holder
+    assert dead.finish(taken.path, "done") is False  # the late holder writes nothing
+    assert alive.get(taken.path).status == "running" and alive.get(taken.path).holder == alive.holder
+    alive.finish(taken.path, "done")
+    assert alive.counts()["done"] == 1
+    dead.close(), alive.close()
+
+
+def test_heartbeat_keeps_a_lease_and_status_lists_the_daemon(pg_url):
+    host = ledger(pg_url, lease=0.6)
+    other = ledger(pg_url)
+    host.own()
+    host.enqueue(f"{INBOX}/long", str(INBOX), "metadata", 1, 1)
+    host.claim("metadata")
+    # several lease lengths pass while the heartbeat runs: the file is never claimable
+    seen = wait_for(lambda: (d := other.daemons()) and d[0].heartbeat_at > d[0].started_at + 2 and d, 20,
+                    what="heartbeats over 2 s")
+    assert other.claim("metadata") is None
+    assert [(d.pid, d.jobs_held, d.live) for d in seen] == [(host.holder and int(host.holder.split(":")[1]), 1, True)]
+    host.close()  # a clean stop releases what it held and deregisters
+    assert other.daemons() == [] and other.get(f"{INBOX}/long").status == "pending"
+    other.close()
+
+
+def test_hosts_mounting_the_share_at_different_paths_agree(pg_url):
+    here = ledger(pg_url, [Path("/mnt/office/scans")], share_root=Path("/mnt/office"))
+    there = ledger(pg_url, [Path("/Volumes/share/scans")], share_root=Path("/Volumes/share"))
+    named = ledger(pg_url, [Path("/data/x")], names={Path("/data/x"): "scans"})
+    here.enqueue("/mnt/office/scans/a/1.pdf", "/mnt/office/scans", "metadata", 9, 9)
+    row = there.claim("metadata")
+    assert (row.path, row.root) == ("/Volumes/share/scans/a/1.pdf", "/Volumes/share/scans")
+    there.finish(row.path, "done", sha256="s")
+    assert here.snapshot() == {"/mnt/office/scans/a/1.pdf": (9, 9, "done")}
+    assert named.snapshot() == {"/data/x/a/1.pdf": (9, 9, "done")}  # NAME=DIR: the same id
+    assert named.enqueue("/data/x/a/1.pdf", "/data/x", "metadata", 9, 10) is True  # changed content: again
+    assert here.claim("metadata").path == "/mnt/office/scans/a/1.pdf"
+    elsewhere = ledger(pg_url, [Path("/srv/other")])
+    assert elsewhere.claim("metadata") is None  # a host claims only under the folders it watches
+    for one in (here, there, named, elsewhere):
+        one.close()
+
+
+def test_schema_is_versioned_and_a_newer_one_stops_the_start(pg_url):
+    import psycopg
+
+    ledger(pg_url).close()
+    ledger(pg_url).close()  # a second start finds version 1 and changes nothing
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        assert conn.execute("SELECT array_agg(version) FROM edge_schema").fetchone()[0] == [1]
+        conn.execute("INSERT INTO edge_schema (version) VALUES (99)")
+    with pytest.raises(ConfigError, match="schema version 99, newer than this edge knows"):
+        ledger(pg_url)
+
+
+def test_choosing_the_ledger_and_hiding_the_password(monkeypatch):
+    monkeypatch.delenv("EDGE_STATE_URL", raising=False)
+    assert state_url(None, None) is None and state_url(None, "sqlite") is None
+    assert state_url(None, "postgresql://h/db") == "postgresql://h/db"
+    monkeypatch.setenv("EDGE_STATE_URL", "postgres://env/db")
+    assert state_url(None, "postgresql://h/db") == "postgres://env/db"  # env over the config file
+    assert state_url("postgresql://flag/db", "postgresql://h/db") == "postgresql://flag/db"  # flag over both
+    with pytest.raises(ConfigError, match="not a postgresql:// URL"):
+        state_url("mysql://u:pw@h/db")
+    assert redact("postgresql://edge:hunter2@db:5432/edge") == "postgresql://edge:***@db:5432/edge"
+    assert split_named("scans=/mnt/inbox") == ("scans", Path("/mnt/inbox"))
+    assert split_named("/mnt/a=b") == (None, Path("/mnt/a=b"))
