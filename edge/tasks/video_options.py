@@ -15,7 +15,7 @@ class FrameOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["uniform", "fps", "scene", "keyframes"] = "scene"
+    mode: Literal["uniform", "fps", "scene", "keyframes"] = "uniform"
     max: int = Field(16, ge=1, le=512)
     fps: float = Field(0.5, gt=0, le=60)
     scene_threshold: float = Field(0.3, gt=0, le=1)

@@ -1,0 +1,178 @@
+"""Videos end to end: frames to a vision model (Ollama double, tiny GGUF) or to RapidOCR, the soundtrack
+to Whisper tiny.en, one sidecar per video."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from edge.config import load_config, parse_config
+from edge.engines.base import EngineSet
+from tests import audio_helpers as ah
+from tests import video_helpers as vh
+from tests.conftest import ROOT, run_edge, validate_sidecar
+from tests.fakes.ollama_double import OllamaDouble
+
+pytestmark = pytest.mark.skipif(ah.have_tools() is not None, reason=str(ah.have_tools()))
+
+TEXTS = [(0, 4, "GATE 7 OPEN"), (4, 8, "PUMP HOUSE B"), (8, 12, "EXIT NORTH")]
+ASR = {"engine": "faster-whisper", "model": "embedded:tiny.en"}
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> np.ndarray:
+    return ah.speech_samples(ah.SENTENCES[0], tmp_path_factory.mktemp("speech"))
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory, speech) -> Path:
+    """12 s of a site walk: three signs, one after another, and a spoken sentence."""
+    clip = vh.Clip(12, size=(640, 360), texts=TEXTS, speech=np.concatenate([ah.silence(1.0), speech]))
+    return vh.write(tmp_path_factory.mktemp("walk") / "walk.mp4", clip)
+
+
+def fresh(path: Path, folder: Path) -> Path:
+    """A copy without a sidecar beside it (each test gets its own answer)."""
+    copy = folder / path.name
+    copy.write_bytes(path.read_bytes())
+    return copy
+
+
+def words(text: str | None) -> str:
+    return " ".join((text or "").upper().split())
+
+
+def assert_transcript(doc: dict) -> None:
+    transcript = doc["result"]["transcript"]
+    assert ah.wer(ah.SENTENCES[0], transcript["text"]) <= 0.2, transcript["text"]
+    assert transcript["segments"][0]["start"] >= 0.5  # the speech starts after 1 s of silence: same clock
+
+
+# -- acceptance 5: the CPU path ---------------------------------------------------------------------------
+
+
+def test_cpu_path_reads_on_screen_text_at_its_times_beside_the_transcript(walk, tmp_path):
+    config = parse_config({"models": {"ocr": {"engine": "ocr"}, "asr": ASR}, "routes": [
+        {"media": ["video"], "task": "describe", "tiers": ["ocr"],
+         "options": {"frames": {"mode": "uniform", "max": 3}, "transcribe": True}}]})
+    doc, target = ah.process(fresh(walk, tmp_path), config)
+    assert target.name == "walk.mp4.json" and doc["status"] == "ok"
+    timeline = doc["result"]["timeline"]
+    assert [entry["t"] for entry in timeline] == [2.0, 6.0, 10.0]
+    assert [words(entry["frame"]["visible_text"]) for entry in timeline] == [text for _, _, text in TEXTS]
+    assert_transcript(doc)
+    summary = doc["result"]["summary"]
+    assert "[00:02] on screen: GATE 7 OPEN" in summary and "said:" in summary
+    assert doc["model"]["engine"] == "ocr" and not doc["review"]["needs_review"]
+    print(f"\nCPU path: {doc['timings_ms']}")
+
+
+def test_shipped_models_toml_gives_a_video_text_and_speech_without_a_vision_model(walk, tmp_path):
+    """The packaged config with no Ollama on this machine: the vision tier is noted unavailable, the rest stands."""
+    shipped = (ROOT / "models.toml").read_text()
+    assert 'host = "http://127.0.0.1:11434"' in shipped
+    local = tmp_path / "models.toml"
+    local.write_text(shipped.replace("127.0.0.1:11434", "127.0.0.1:9"))  # nothing listens on port 9
+    config = load_config(local)
+    doc, _ = ah.process(fresh(walk, tmp_path), config)
+    assert doc["task"]["route"] == "video" and doc["status"] == "ok"
+    texts = [words(entry["frame"]["visible_text"]) for entry in doc["result"]["timeline"]]
+    assert all(any(sign in text for text in texts) for _, _, sign in TEXTS)
+    assert_transcript(doc)
+    readers = {reader["tier"]: reader["status"] for reader in doc["result"]["readers"]}
+    assert readers == {"ocr-small": "ok", "vision": "unavailable"}
+
+
+# -- acceptance 4: a vision model, through `edge process` ---------------------------------------------------
+
+
+def test_edge_process_sends_one_frame_per_request_to_a_one_image_model(tmp_path, speech):
+    clip = vh.Clip(9, size=(640, 360), cuts=[3.0, 6.0], speech=np.concatenate([ah.silence(1.0), speech]))
+    path = vh.write(tmp_path / "dashcam.mp4", clip)
+    with OllamaDouble() as double:
+        double.queue_values(*({"caption": f"shot {n}", "objects": ["road"], "visible_text": None} for n in (1, 2, 3)))
+        config = tmp_path / "models.toml"
+        config.write_text(f"""
+[models.vision]
+engine = "ollama"
+model = "llama3.2-vision:11b"
+host = "{double.host}"
+canvas = 560
+
+[models.asr]
+engine = "faster-whisper"
+model = "embedded:tiny.en"
+
+[[routes]]
+media = ["video"]
+task = "describe"
+model = "vision"
+options = {{frames = {{mode = "scene", max = 8}}, transcribe = true}}
+""")
+        run = run_edge("process", str(path), "--config", str(config), "--state-dir", str(tmp_path / "state"))
+        chats = double.chats()
+    assert run.returncode == 0, run.stderr
+    doc = validate_sidecar(path.with_name("dashcam.mp4.json"))
+    images = [message["images"] for chat in chats for message in chat["messages"] if message.get("images")]
+    assert len(chats) == 3 and [len(batch) for batch in images] == [1, 1, 1]  # mllama: one image per request
+    sizes = [Image.open(io.BytesIO(base64.b64decode(batch[0]))).size for batch in images]
+    assert sizes == [(560, 315)] * 3  # within the canvas
+    timeline = doc["result"]["timeline"]
+    assert [entry["frame"]["caption"] for entry in timeline] == ["shot 1", "shot 2", "shot 3"]
+    times = [entry["t"] for entry in timeline]
+    assert times == sorted(times) and times[0] == 0.0 and 3.0 <= times[1] <= 3.5 and 6.0 <= times[2] <= 6.5
+    assert_transcript(doc)
+    assert doc["model"]["engine"] == "ollama" and doc["task"]["schema"] == "photo"
+
+
+def test_a_gguf_vision_model_answers_the_schema_for_every_frame(tmp_path):
+    from tests.gguf_fixtures import write_vision_pair
+
+    model, mmproj = write_vision_pair(tmp_path / "gguf")
+    config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},
+                           "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                               "frames": {"mode": "uniform", "max": 3}, "canvas": 96, "repairs": 0}}]})
+    path = vh.write(tmp_path / "clip.mp4", vh.Clip(6, size=(320, 180), cuts=[2.0, 4.0]))
+    engines = EngineSet(config)
+    sent: list[tuple[int, int]] = []
+    engine = engines.get("vision")
+    real = engine.complete
+
+    def spy(request):
+        sent.append(Image.open(io.BytesIO(request.image)).size)
+        return real(request)
+
+    engine.complete = spy
+    try:
+        doc, _ = ah.process(path, config, engines)
+    finally:
+        engines.close()
+    assert sent == [(96, 54)] * 3  # one request per frame, each within the canvas
+    timeline = doc["result"]["timeline"]
+    assert [entry["t"] for entry in timeline] == [1.0, 3.0, 5.0]
+    answered = [entry for entry in timeline if "problem" not in entry]
+    print(f"\ntiny GGUF: {len(answered)} of 3 frames validated; status {doc['status']}; "
+          f"{json.dumps(timeline[0]['frame'])[:120]}")
+    assert doc["status"] == {3: "ok", 0: "invalid"}.get(len(answered), "partial")
+    assert doc["model"]["engine"] == "llamacpp" and doc["result"]["transcript"] is None
+
+
+def test_extract_on_video_merges_fields_across_frames_like_pages(tmp_path):
+    path = vh.write(tmp_path / "form.mp4", vh.Clip(4, size=(320, 180), cuts=[2.0]))
+    with OllamaDouble() as double:
+        double.queue_values({"invoice_number": "INV-7", "total_amount": None},
+                            {"invoice_number": None, "total_amount": 99.5})
+        config = parse_config({"models": {"vision": {"engine": "ollama", "host": double.host}},
+                               "routes": [{"media": ["video"], "task": "extract", "schema": "invoice",
+                                           "model": "vision", "options": {"frames": {"mode": "scene"}}}]})
+        doc, _ = ah.process(path, config)
+    assert doc["task"]["kind"] == "extract" and doc["task"]["schema"] == "invoice"
+    fields = doc["result"]["fields"]
+    assert fields["invoice_number"] == "INV-7" and fields["total_amount"] == 99.5
+    assert len(doc["result"]["timeline"]) == 2
