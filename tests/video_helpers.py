@@ -113,11 +113,13 @@ def write_audio_only_mp4(path: Path, speech: np.ndarray) -> Path:
     return path
 
 
-def write_empty_video(path: Path) -> Path:
-    """An mp4 with a video stream that holds no frame at all."""
+def write_empty_video(path: Path, seconds: float = 1.0) -> Path:
+    """An mp4 whose video stream holds no frame at all (its soundtrack: silence)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=ah.RATE, layout="mono")
+        ah._encode_audio(container, audio, ah.silence(seconds), ah.RATE)
         container.mux(stream.encode(None))
     return path
 

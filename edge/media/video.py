@@ -99,7 +99,8 @@ def open_container(path: Path) -> av.container.InputContainer:
     try:
         return av.open(str(path), metadata_errors="ignore")
     except av.FFmpegError as exc:
-        raise InputError(f"{path.name} is corrupt or not a video ffmpeg can read: {exc}", code="corrupt") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{path.name} is corrupt or not a video ffmpeg can read: {reason}", code="corrupt") from None
 
 
 def video_stream(container: av.container.InputContainer, name: str) -> av.video.stream.VideoStream:
@@ -213,16 +214,23 @@ def _frames_at(cursor: Cursor, times: list[float], max_side: int, name: str,
     taken: list[float] = []
     for target in times:
         frame = cursor.frame_at(target)
-        if frame is None:
+        ended = frame is None
+        if ended:
             cursor.report.note("ended_early", f"the stream ends before {target:.2f} s (truncated, or the headers "
-                                              "overstate its length): later frames were not sampled")
-            break
+                                              "overstate its length): its last frame stands for the rest")
+            frame = cursor.last
+            if frame is None:
+                break
         t = cursor.seconds(frame)
         if taken and abs(t - taken[-1]) < _EPSILON:
+            if ended:
+                break
             continue  # two targets within one frame's time: one frame
         check_size(frame.width, frame.height, name, max_pixels)
         taken.append(t)
         yield to_frame(frame, t, max_side)
+        if ended:
+            break
     if len(taken) < len(times):
         cursor.report.note("fewer_frames", f"{len(taken)} distinct frames of {len(times)} targets")
     if not taken:
@@ -283,13 +291,17 @@ class Cursor:
 
     def _seek(self, target: float) -> None:
         offset = int((self.start + max(0.0, target)) / self.stream.time_base)
-        try:
-            self.container.seek(offset, backward=True, any_frame=False, stream=self.stream)
-        except av.FFmpegError as exc:
-            log.debug("seek to %.3f s failed (%s): decoding from the start", target, exc)
-            self.container.seek(0, backward=True, stream=self.stream)
-        self.report.seeks += 1
-        self.last, self._key_at, self._frames = None, None, self._decode_packets()
+        for where in (offset, 0):
+            try:
+                self.container.seek(where, backward=True, any_frame=False, stream=self.stream)
+            except av.FFmpegError as exc:
+                log.debug("seek to %d failed (%s)", where, exc)
+                continue
+            self.report.seeks += 1
+            self.last, self._key_at, self._frames = None, None, self._decode_packets()
+            return
+        if self._frames is None:  # a stream that cannot seek at all: decode on from where it is
+            self._frames = self._decode_packets()
 
     def _decoded(self) -> Iterator[av.VideoFrame]:
         if self._frames is None:

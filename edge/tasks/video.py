@@ -22,11 +22,13 @@ from typing import Any
 from ..errors import InputError
 from ..extract import schemas
 from ..extract.schemas import SchemaSpec
-from ..media import video
+from ..media.video import NoVideo
 from . import video_frames as frames_mod
 from . import video_sound
 from .base import Review, TaskContext, TaskOutput
 from .video_options import VideoOptions, options
+
+PICTURELESS = (NoVideo.code, "no_frames")
 
 
 def run(ctx: TaskContext) -> TaskOutput:
@@ -36,26 +38,25 @@ def run(ctx: TaskContext) -> TaskOutput:
     started = time.perf_counter()
     try:
         sampled = frames_mod.sample(ctx, opts, readers)
-    except video.NoVideo:
-        if not opts.transcribe:
+    except InputError as exc:  # no picture (audio-only mp4) or no frame in it: the soundtrack may remain
+        if exc.code not in PICTURELESS or not opts.transcribe:
             raise
-        return _soundtrack_only(ctx, opts, spec)
+        return _soundtrack_only(ctx, opts, spec, exc)
     prepare_ms = (time.perf_counter() - started) * 1000
     read = frames_mod.read_all(ctx, opts, spec, readers, sampled)
     sound = video_sound.transcript(ctx, opts) if opts.transcribe else None
     return _output(spec, sampled, read, sound, prepare_ms)
 
 
-def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec) -> TaskOutput:
+def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, why: InputError) -> TaskOutput:
     sound = video_sound.transcript(ctx, opts)
     if sound.result is None:
-        raise InputError(f"{ctx.job.path.name} has neither a video stream nor a soundtrack", code="no_video")
+        raise why
     review = Review()
     review.reasons.extend(sound.reasons)
     review.needs_review = bool(sound.reasons)
     result = {"timeline": [], "summary": summary([], sound.result), "transcript": sound.result,
-              "video": None, "sampling": {"notes": [{"code": "no_video",
-                                                    "message": "the file has no video stream: transcript only"}]}}
+              "video": None, "sampling": {"notes": [{"code": why.code, "message": f"{why.message}: transcript only"}]}}
     return TaskOutput(result=result, review=review, model=sound.model, task=_task_block(spec, None),
                       timings_ms=sound.timings_ms, companions=sound.companions)
 
