@@ -176,7 +176,8 @@ class Lane:
         status = {"done": "done", "skipped": "done"}.get(verdict.kind, verdict.kind)
         doc = verdict.doc or {}
         sha = doc.get("source", {}).get("sha256")
+        review = bool((doc.get("review") or {}).get("needs_review"))
         dirty = self.ledger.finish(row.path, status, sha256=sha, error=error,
-                                   timings=doc.get("timings_ms"), attempts=verdict.attempts)
+                                   timings=doc.get("timings_ms"), attempts=verdict.attempts, review=review)
         if dirty:
             verdict.extra["dirty"] = True

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
+from ..config import Config
 from ..errors import ConfigError, EdgeError
-from .common import EXIT_CONFIG, config_options, fail, load_or_exit
+from .common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    config_options,
+    fail,
+    load_or_exit,
+    state_option,
+)
 
 
 @click.group()
@@ -18,26 +26,59 @@ def review():
 
 @review.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per waiting file.")
+@state_option
 @config_options
-def list_cmd(as_json, config_path, state_dir):
-    """Show the files waiting for review, with the reasons."""
+def list_cmd(as_json, config_path, state_dir, state_url):
+    """Show the files waiting for review, with the reasons (on a shared ledger: flagged on any host)."""
     from .. import review as core
 
     config = load_or_exit(config_path)
+    shared = _flagged_elsewhere(config, state_dir, state_url)
     try:
-        pending = core.list_pending(config)
+        pending = core.list_pending(config) if shared is None or config.edge.review_dir else []
     except ConfigError as exc:
         fail(exc, EXIT_CONFIG)
+    items = [{"file": str(item.file), "origin": str(item.origin), "reasons": item.reasons} for item in pending]
+    here = {item["origin"] for item in items}
+    items += [item for item in shared or [] if item["origin"] not in here]
     if as_json:
-        for item in pending:
-            click.echo(json.dumps({"file": str(item.file), "origin": str(item.origin),
-                                   "reasons": item.reasons}, ensure_ascii=False))
+        for item in items:
+            click.echo(json.dumps(item, ensure_ascii=False))
         return
-    click.echo(f"{len(pending)} file(s) waiting for review")
-    for item in pending:
-        click.echo(f"{item.file}\n    from {item.origin}")
-        for reason in item.reasons:
+    click.echo(f"{len(items)} file(s) waiting for review")
+    for item in items:
+        where = f"from {item['origin']}" if item["file"] else f"flagged on {item['host']} (not in this review folder)"
+        click.echo(f"{item['file'] or item['origin']}\n    {where}")
+        for reason in item["reasons"]:
             click.echo(f"    - {reason.get('code')}: {reason.get('message', '')}")
+
+
+def _flagged_elsewhere(config: Config, state_dir, url: str | None) -> list[dict] | None:
+    """Files a shared ledger records as flagged, still unreviewed; None with the SQLite ledger."""
+    from .. import sidecar
+    from ..ledger import LedgerUnavailable
+    from ..ledger.choose import state_url
+    from .state import open_state
+
+    try:
+        if state_url(url, config.edge.state) is None:
+            return None
+    except ConfigError as exc:
+        fail(exc, EXIT_CONFIG)
+    ledger = open_state(config, state_dir, url)
+    try:
+        flagged = ledger.flagged()
+    except LedgerUnavailable as exc:
+        fail(exc, EXIT_FAILED)
+    finally:
+        ledger.close()
+    placement, items = sidecar.Placement(config.edge.output_dir), []
+    for row, host in flagged:
+        doc = sidecar.read(placement.ok_path(Path(row.path), Path(row.root))) if Path(row.root).is_dir() else None
+        review = (doc or {}).get("review") or {}
+        if doc is None or review.get("needs_review"):  # accepted since (readable here): no longer waiting
+            items.append({"file": None, "origin": row.path, "host": host, "reasons": review.get("reasons", [])})
+    return items
 
 
 @review.command("accept")

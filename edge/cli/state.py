@@ -12,18 +12,18 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..config import Config
 from ..errors import ConfigError
 from ..ledger import STATUSES, LedgerAPI, LedgerUnavailable, default_state_dir
 from ..metrics import read_snapshot
 from .common import EXIT_CONFIG, EXIT_FAILED, config_options, load_or_exit, state_option
 
 
-def open_state(config_path: Path | None, state_dir: Path | None, url: str | None) -> LedgerAPI:
+def open_state(config: Config, state_dir: Path | None, url: str | None) -> LedgerAPI:
     """The ledger the daemon would use with these options; exit 2 with one line if it cannot."""
     from ..ledger.choose import open_ledger, state_url
     from ..ledger.shares import ShareMap, split_named
 
-    config = load_or_exit(config_path)
     named = [split_named(entry) for entry in config.edge.watch]
     roots = [folder.resolve() for _, folder in named]
     shares = ShareMap.build(roots, {folder.resolve(): name for name, folder in named if name}, config.edge.share_root)
@@ -62,7 +62,7 @@ def _report(ledger: LedgerAPI, state_dir: Path) -> dict:
 @config_options
 def status(as_json, config_path, state_dir, state_url):
     """Counts by status, queue depth, the last errors and (shared ledger) the live daemons."""
-    ledger = open_state(config_path, state_dir, state_url)
+    ledger = open_state(load_or_exit(config_path), state_dir, state_url)
     try:
         report = _report(ledger, default_state_dir(state_dir))
     except LedgerUnavailable as exc:
@@ -101,7 +101,7 @@ def retry(paths, failed, config_path, state_dir, state_url):
     """Queue files again (a running daemon picks them up at its next scan)."""
     if bool(paths) == failed:
         raise click.UsageError("give PATH ... or --failed")
-    ledger = open_state(config_path, state_dir, state_url)
+    ledger = open_state(load_or_exit(config_path), state_dir, state_url)
     targets = [str(Path(path).resolve()) for path in paths] if paths else None
     statuses = ("failed", "dead", "done") if paths else ("failed", "dead")
     try:
@@ -147,7 +147,7 @@ def migrate(target_url, config_path, state_dir):
     if not (source_dir / "ledger.sqlite3").is_file():
         click.echo(f"edge: no SQLite ledger at {source_dir / 'ledger.sqlite3'}", err=True)
         sys.exit(EXIT_CONFIG)
-    target = open_state(config_path, state_dir, target_url)
+    target = open_state(load_or_exit(config_path), state_dir, target_url)
     source = Ledger(source_dir)
     try:
         source.own()  # refused while a daemon uses it: its rows would keep changing under the copy

@@ -30,6 +30,8 @@ CREATE TABLE edge_files (
     updated_at  DOUBLE PRECISION NOT NULL,
     holder      TEXT,                      -- host:pid:start of the daemon holding the lease
     lease_until DOUBLE PRECISION,          -- database clock, epoch seconds
+    needs_review BOOLEAN NOT NULL DEFAULT false,  -- its sidecar asks a person (edge review list)
+    finished_by TEXT,                      -- the host that wrote the last sidecar
     seq         BIGSERIAL
 );
 CREATE INDEX edge_files_due ON edge_files (lane, status, next_at);

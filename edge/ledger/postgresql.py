@@ -77,7 +77,7 @@ WITH old AS (SELECT id, dirty FROM edge_files WHERE id = %(id)s AND (holder = %(
              FOR UPDATE)
 UPDATE edge_files f SET status = %(status)s, sha256 = COALESCE(%(sha)s, f.sha256), last_error = %(error)s,
     timings = %(timings)s, attempts = COALESCE(%(attempts)s, f.attempts), dirty = 0, updated_at = %(now)s,
-    holder = NULL, lease_until = NULL
+    holder = NULL, lease_until = NULL, needs_review = %(review)s, finished_by = %(host)s
 FROM old WHERE f.id = old.id
 RETURNING old.dirty
 """
@@ -285,6 +285,11 @@ class PostgresLedger:
             return iter(self._rows(f"SELECT {COLUMNS} FROM edge_files WHERE status = %s ORDER BY seq", (status,)))
         return iter(self._rows(f"SELECT {COLUMNS} FROM edge_files ORDER BY seq"))
 
+    def flagged(self) -> list[tuple[Row, str | None]]:
+        """Files whose last sidecar asks for review, on any host: (row, host that wrote it)."""
+        sql = f"SELECT {COLUMNS}, finished_by FROM edge_files WHERE needs_review AND status = 'done' ORDER BY seq"
+        return [(self._row(values[:-1]), values[-1]) for values in self.run(lambda c: c.execute(sql).fetchall())]
+
     def daemons(self) -> list[DaemonInfo]:
         found = self.run(lambda c: c.execute(DAEMONS).fetchall())
         return [DaemonInfo(*values) for values in found]
@@ -331,10 +336,11 @@ class PostgresLedger:
         return row
 
     def finish(self, path: str, status: str, *, sha256: str | None = None, error: str | None = None,
-               timings: dict[str, Any] | None = None, attempts: int | None = None) -> bool:
+               timings: dict[str, Any] | None = None, attempts: int | None = None, review: bool = False) -> bool:
         file_id = self._release(path)
         params = {"id": file_id, "me": self.holder, "status": status, "sha": sha256, "error": error,
-                  "timings": json.dumps(timings) if timings else None, "attempts": attempts, "now": time.time()}
+                  "timings": json.dumps(timings) if timings else None, "attempts": attempts, "now": time.time(),
+                  "review": review, "host": socket.gethostname()}
 
         def op(conn) -> bool:
             found = conn.execute(FINISH, params).fetchone()

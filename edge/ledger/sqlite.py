@@ -100,6 +100,10 @@ class Ledger:
             cursor.row_factory = None
             return {path: (size, mtime, status) for path, size, mtime, status in cursor}
 
+    def flagged(self) -> list[tuple[Row, str | None]]:
+        """Only a shared ledger lists flagged files; here `review_dir` holds them."""
+        return []
+
     def daemons(self) -> list[DaemonInfo]:
         """Only a shared ledger registers daemons; here the state lock says it."""
         return []
@@ -164,8 +168,10 @@ class Ledger:
         return found[0][0] if found else None
 
     def finish(self, path: str, status: str, *, sha256: str | None = None, error: str | None = None,
-               timings: dict[str, Any] | None = None, attempts: int | None = None) -> bool:
-        """Record an end state. Returns True when the file changed meanwhile (dirty)."""
+               timings: dict[str, Any] | None = None, attempts: int | None = None, review: bool = False) -> bool:
+        """Record an end state. Returns True when the file changed meanwhile (dirty).
+
+        `review` is kept by shared ledgers only: here the review folder is the list."""
         with self._lock:
             row = self.get(path)
             if row is None:
