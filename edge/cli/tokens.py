@@ -1,4 +1,4 @@
-"""`edge tokens IMAGE (--model NAME | --family FAMILY)`: the visual-token budget of one image."""
+"""`edge tokens FILE (--model NAME | --family FAMILY)`: the visual-token budget of one image or video."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 
+from ..engines.base import EngineSet
 from ..errors import EdgeError
 from ..extract import budget
+from . import tokens_video
 from .common import EXIT_CONFIG, EXIT_FAILED, config_options, load_or_exit
 
 DEFAULT_N_CTX = 4096
@@ -21,7 +23,7 @@ _NAME_HINTS = [("llama3.2-vision", "mllama"), ("mllama", "mllama"), ("qwen2.5vl"
 
 
 @click.command()
-@click.argument("image", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("image", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--model", "model_name", help="A model in models.toml.")
 @click.option("--family", help=f"A model family: {', '.join(budget.FAMILIES)}.")
 @click.option("--prompt-tokens", type=click.IntRange(0), default=512, show_default=True,
@@ -29,9 +31,11 @@ _NAME_HINTS = [("llama3.2-vision", "mllama"), ("mllama", "mllama"), ("qwen2.5vl"
 @click.option("--max-tokens", type=click.IntRange(1), default=1024, show_default=True, help="Maximum output tokens.")
 @click.option("--n-ctx", type=click.IntRange(1), default=None, help="Context size (default: the model's, else 4096).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--route", "route_name", default=None,
+              help="For a video: the route whose frame sampling to count (default: the first video route).")
 @config_options
-def tokens(image, model_name, family, prompt_tokens, max_tokens, n_ctx, as_json, config_path, state_dir):
-    """Count the visual tokens IMAGE costs a model, and whether the request fits n_ctx."""
+def tokens(image, model_name, family, prompt_tokens, max_tokens, n_ctx, as_json, route_name, config_path, state_dir):
+    """Count the visual tokens FILE (an image, or a video's sampled frames) costs a model, and whether it fits."""
     if bool(model_name) == bool(family):
         raise click.UsageError("give exactly one of --model NAME or --family FAMILY")
     try:
@@ -39,10 +43,32 @@ def tokens(image, model_name, family, prompt_tokens, max_tokens, n_ctx, as_json,
                                    else (budget.family_name(family), None, None))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    if tokens_video.is_video(image):
+        _video(image, family, n_ctx or model_ctx or DEFAULT_N_CTX, tile, prompt_tokens, max_tokens, as_json,
+               route_name, model_name, config_path)
+        return
     width, height = _size(image)
     report = _report(family, width, height, prompt_tokens, max_tokens, n_ctx or model_ctx or DEFAULT_N_CTX, tile)
     report.update(image=str(image), model=model_name)
     click.echo(json.dumps(report) if as_json else _text(report))
+    if report["verdict"] == "refused":
+        sys.exit(EXIT_FAILED)
+
+
+def _video(path: Path, family: str, n_ctx: int, tile: int | None, prompt: int, output: int, as_json: bool,
+           route_name: str | None, model_name: str | None, config_path: Path | None) -> None:
+    config = load_or_exit(config_path)
+    try:
+        route = tokens_video.video_route(config, route_name)
+        canvas = getattr(EngineSet(config).get(model_name).options, "canvas", None) if model_name else None
+        report = tokens_video.report(path, family, n_ctx, tile, prompt, output, route, canvas)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except EdgeError as exc:
+        click.echo(f"edge: {path}: {exc.message}", err=True)
+        sys.exit(EXIT_FAILED)
+    report["model"] = model_name
+    click.echo(json.dumps(report) if as_json else tokens_video.text(report))
     if report["verdict"] == "refused":
         sys.exit(EXIT_FAILED)
 
@@ -103,8 +129,6 @@ def _size(image: Path) -> tuple[int, int]:
 
 def _from_model(name: str, config_path: Path | None) -> tuple[str, int | None, int | None]:
     """A configured model's family (option, mmproj metadata, or its name), n_ctx and tokens per tile."""
-    from ..engines.base import EngineSet
-
     config = load_or_exit(config_path)
     if name not in config.models:
         known = ", ".join(sorted(config.models)) or "(none)"

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..engines.base import CompletionRequest, Engine
-from ..errors import ConfigError, EngineUnavailable
+from ..errors import ConfigError, EdgeError, EngineUnavailable
 from ..extract import prompts, validate
 from ..extract.schemas import SchemaSpec
 from ..extract.vision import merge
 from ..media import image as image_media
 from ..media import video
 from ..media.image import PreparedPage
+from . import video_budget
 from .base import TaskContext
 from .video_options import VideoOptions
+
+PROMPT_TOKENS = 512  # the extraction prompt and chat template, as `edge tokens` counts them
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Sampled:
     canvas: int
     frames: list[PreparedFrame] = field(default_factory=list)
     max: int = 0
+    budget: video_budget.FramePlan | None = None
 
     def video_block(self) -> dict[str, Any]:
         info = self.info
@@ -53,6 +57,8 @@ class Sampled:
                  "notes": report.notes}
         if report.mode == "scene":
             block["cuts"] = report.cuts
+        if self.budget is not None:
+            block["budget"] = self.budget.as_dict()
         return block
 
 
@@ -94,14 +100,52 @@ def canvas_for(opts: VideoOptions, found: list[tuple[str, Engine]]) -> int:
 
 
 def sample(ctx: TaskContext, opts: VideoOptions, found: list[tuple[str, Engine]]) -> Sampled:
-    """Probe (NoVideo, InputError) and take the route's frames, prepared for the models."""
+    """Probe (NoVideo, InputError), plan the token budget, take the frames, prepared for the models."""
     path, sampling = ctx.job.path, opts.frames.sampling()
     info = video.probe(path, opts.max_pixels)
     sampled = Sampled(info, video.Report(sampling.mode), canvas_for(opts, found), max=sampling.max)
+    sampled.budget = budget_plan(opts, found, info, sampled.canvas)
+    if sampled.budget is not None:
+        sampling = replace(sampling, max=min(sampling.max, sampled.budget.frames))
+        sampled.canvas = min(sampled.canvas, sampled.budget.canvas)
+        sampled.report.notes.extend(sampled.budget.notes)
     for index, frame in enumerate(video.sample(path, sampling, sampled.canvas, sampled.report, opts.max_pixels)):
         page = image_media.prepare_frame(frame.image, sampled.canvas, index=index)
         sampled.frames.append(PreparedFrame(frame.t, page, frame.rotation))
     return sampled
+
+
+def budget_plan(opts: VideoOptions, found: list[tuple[str, Engine]], info: video.VideoInfo,
+                canvas: int) -> video_budget.FramePlan | None:
+    """The first vision model's budget, when its family is known (else the engine guards its own context)."""
+    vision = [engine for _, engine in found if engine.kind != "ocr"]
+    if not vision:
+        return None
+    engine = vision[0]
+    family = family_of(engine)
+    n_ctx = _setting(opts.num_ctx, engine, "n_ctx", None) or getattr(engine.options, "num_ctx", None)
+    if family is None or n_ctx is None:
+        return None
+    output = int(_setting(opts.num_predict, engine, "num_predict", 1024))
+    return video_budget.plan(family, (info.width, info.height), opts.frames.max, canvas, PROMPT_TOKENS, output,
+                             int(n_ctx), max_visual=opts.max_visual_tokens, tile_tokens=_tile_tokens(engine))
+
+
+def family_of(engine: Any) -> str | None:
+    family = getattr(engine.options, "family", None)
+    if family is None and hasattr(engine, "family"):
+        try:
+            family = engine.family()
+        except EdgeError:
+            return None
+    return family
+
+
+def _tile_tokens(engine: Any) -> int | None:
+    try:
+        return engine.tile_tokens() if hasattr(engine, "tile_tokens") else None
+    except EdgeError:
+        return None
 
 
 # -- reading -----------------------------------------------------------------------------------------

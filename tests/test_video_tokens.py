@@ -1,0 +1,76 @@
+"""The token budget of a video: `edge tokens VIDEO`, and an over-budget route that says what it cut."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edge.config import parse_config
+from edge.extract import budget
+from tests import audio_helpers as ah
+from tests import video_helpers as vh
+from tests.conftest import ROOT, run_edge
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    return vh.write(tmp_path_factory.mktemp("tokens") / "site.mp4", vh.Clip(30, size=(1280, 720), motion=False))
+
+
+def tokens(*args: str) -> tuple[int, str]:
+    run = run_edge("tokens", *args, timeout=120)
+    return run.returncode, run.stdout + run.stderr
+
+
+def test_budget_of_a_video_per_frame_and_in_all(clip):
+    code, out = tokens(str(clip), "--family", "qwen2-vl", "--config", str(ROOT / "edge" / "default_models.toml"))
+    per_frame = budget.visual_tokens("qwen2-vl", 1120, 630)
+    print(f"\n{out}")
+    assert code == 0
+    assert "route video: uniform sampling, max 16 frames, canvas 1120" in out  # the packaged route
+    assert f"per frame: 1120x630 -> {per_frame} visual tokens" in out
+    assert f"= {per_frame + 512 + 1024} of n_ctx 4096: fits" in out
+    assert f"all frames: 16 x {per_frame} = {16 * per_frame} visual tokens in 16 request(s)" in out
+
+
+def test_an_over_budget_frame_is_downsized_and_said(clip):
+    code, out = tokens(str(clip), "--family", "qwen2-vl", "--n-ctx", "2048", "--json", "--config",
+                       str(ROOT / "models.toml"))
+    report = json.loads(out)
+    assert code == 0 and report["verdict"] == "reduced" and report["fits"]
+    assert report["request_total"] <= 2048 and report["frame_size"][0] < 1120
+    assert report["notes"][0]["code"] == "budget_downsized"
+
+
+def test_a_frame_that_cannot_fit_is_refused_with_the_numbers(clip):
+    code, out = tokens(str(clip), "--family", "gemma3", "--n-ctx", "1000", "--config", str(ROOT / "models.toml"))
+    assert code == 1 and "refused: one frame does not fit the context: 256 visual + 512 prompt" in out
+
+
+def test_the_routes_fps_sampling_sets_the_frame_count(clip, tmp_path):
+    config = tmp_path / "models.toml"
+    config.write_text('[[routes]]\nname = "walks"\nmedia = ["video"]\ntask = "describe"\n'
+                      'options = {frames = {mode = "fps", fps = 0.2, max = 64}, max_visual_tokens = 1000}\n')
+    code, out = tokens(str(clip), "--family", "llava-1.5", "--config", str(config), "--json")
+    report = json.loads(out)
+    assert code == 0 and report["route"] == "walks" and report["mode"] == "fps"
+    assert report["visual_per_frame"] == 576 and report["frames"] == 1  # 6 wanted; 1000 // 576 allowed
+    assert report["notes"][0]["code"] == "budget_fewer_frames" and "6 frames x 576" in report["notes"][0]["message"]
+
+
+def test_a_route_over_its_visual_budget_samples_fewer_frames_and_says_so(tmp_path):
+    from tests.gguf_fixtures import write_vision_pair
+
+    model, mmproj = write_vision_pair(tmp_path / "gguf")
+    config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},
+                           "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                               "frames": {"mode": "uniform", "max": 8}, "max_visual_tokens": 40, "repairs": 0}}]})
+    path = vh.write(tmp_path / "clip.mp4", vh.Clip(8, size=(160, 90)))
+    doc, _ = ah.process(path, config)
+    sampling = doc["result"]["sampling"]
+    assert sampling["budget"]["visual_per_frame"] == 16  # 32 px tiles of 8 px patches
+    assert sampling["taken"] == 2 and len(doc["result"]["timeline"]) == 2  # 40 // 16
+    assert sampling["notes"][0]["code"] == "budget_fewer_frames"
+    assert "8 frames x 16 visual tokens = 128" in sampling["notes"][0]["message"]
