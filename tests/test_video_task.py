@@ -113,14 +113,15 @@ model = "embedded:tiny.en"
 media = ["video"]
 task = "describe"
 model = "vision"
-options = {{frames = {{mode = "scene", max = 8}}, transcribe = true}}
+options = {{frames = {{mode = "scene", max = 8}}, transcribe = true, batch = 4}}
 """)
         run = run_edge("process", str(path), "--config", str(config), "--state-dir", str(tmp_path / "state"))
         chats = double.chats()
     assert run.returncode == 0, run.stderr
     doc = validate_sidecar(path.with_name("dashcam.mp4.json"))
     images = [message["images"] for chat in chats for message in chat["messages"] if message.get("images")]
-    assert len(chats) == 3 and [len(batch) for batch in images] == [1, 1, 1]  # mllama: one image per request
+    assert len(chats) == 3 and [len(batch) for batch in images] == [1, 1, 1]  # mllama: one image per request,
+    # whatever batch the route asks for
     sizes = [Image.open(io.BytesIO(base64.b64decode(batch[0]))).size for batch in images]
     assert sizes == [(560, 315)] * 3  # within the canvas
     timeline = doc["result"]["timeline"]
@@ -176,3 +177,75 @@ def test_extract_on_video_merges_fields_across_frames_like_pages(tmp_path):
     fields = doc["result"]["fields"]
     assert fields["invoice_number"] == "INV-7" and fields["total_amount"] == 99.5
     assert len(doc["result"]["timeline"]) == 2
+
+
+# -- several frames per request for models that take several images ------------------------------------------
+
+
+def test_a_multi_image_model_gets_batches_of_frames(tmp_path):
+    from tests.fakes.ollama_double import FakeModel
+
+    path = vh.write(tmp_path / "walk.mp4", vh.Clip(6, size=(320, 180)))
+    qwen = FakeModel(name="qwen2.5vl:7b", family="qwen25vl")
+    with OllamaDouble(models=[qwen]) as double:
+        double.queue_values({"frames": [{"caption": f"frame {n}"} for n in range(4)]},
+                            {"frames": [{"caption": f"frame {n}"} for n in range(4, 6)]})
+        config = parse_config({"models": {"vision": {"engine": "ollama", "model": qwen.name, "host": double.host}},
+                               "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                                   "frames": {"mode": "uniform", "max": 6}, "batch": 4}}]})
+        doc, _ = ah.process(path, config)
+        chats = double.chats()
+    assert [len(chat["messages"][-1]["images"]) for chat in chats] == [4, 2]
+    assert chats[0]["format"]["properties"]["frames"]["maxItems"] == 4
+    assert "at 0.5 s, 1.5 s, 2.5 s, 3.5 s" in chats[0]["messages"][-1]["content"]
+    assert [entry["frame"]["caption"] for entry in doc["result"]["timeline"]] == [f"frame {n}" for n in range(6)]
+    assert doc["tiers"][0]["requests"] == 2 and doc["tiers"][0]["images_per_request"] == 4
+
+
+def test_a_batch_answer_that_does_not_hold_every_frame_is_asked_again_frame_by_frame(tmp_path):
+    from tests.fakes.ollama_double import FakeModel
+
+    path = vh.write(tmp_path / "walk.mp4", vh.Clip(4, size=(320, 180)))
+    qwen = FakeModel(name="qwen2.5vl:7b", family="qwen25vl")
+    with OllamaDouble(models=[qwen]) as double:
+        double.queue_values({"frames": [{"caption": "only one"}]},  # two frames were sent
+                            {"caption": "first"}, {"caption": "second"})
+        config = parse_config({"models": {"vision": {"engine": "ollama", "model": qwen.name, "host": double.host}},
+                               "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                                   "frames": {"mode": "uniform", "max": 2}, "batch": 2}}]})
+        doc, _ = ah.process(path, config)
+        chats = double.chats()
+    assert [len(chat["messages"][-1]["images"]) for chat in chats] == [2, 1, 1]
+    assert [entry["frame"]["caption"] for entry in doc["result"]["timeline"]] == ["first", "second"]
+    assert doc["status"] == "ok"
+
+
+def test_the_gguf_mtmd_model_reads_several_frames_in_one_request(tmp_path):
+    from tests.gguf_fixtures import write_vision_pair
+
+    model, mmproj = write_vision_pair(tmp_path / "gguf")
+    config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},
+                           "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                               "frames": {"mode": "uniform", "max": 3}, "canvas": 96, "batch": 3, "repairs": 0}}]})
+    path = vh.write(tmp_path / "clip.mp4", vh.Clip(6, size=(320, 180), cuts=[2.0, 4.0]))
+    engines = EngineSet(config)
+    sent: list[list[tuple[int, int]]] = []
+    engine = engines.get("vision")
+    real = engine.complete
+
+    def spy(request):
+        pictures = request.images or [request.image]
+        sent.append([Image.open(io.BytesIO(data)).size for data in pictures])
+        answer = real(request)
+        assert answer.prompt_tokens > 3 * 16  # three 16-token images went into the context
+        return answer
+
+    engine.complete = spy
+    try:
+        doc, _ = ah.process(path, config, engines)
+    finally:
+        engines.close()
+    assert engine.max_images() == 8 and sent[0] == [(96, 54)] * 3
+    print(f"\ntiny GGUF batch: requests {[len(s) for s in sent]}, status {doc['status']}")
+    assert [entry["t"] for entry in doc["result"]["timeline"]] == [1.0, 3.0, 5.0]
+    assert len(sent) in (1, 4)  # the batch, and the frames one by one only if its answer was unusable

@@ -61,7 +61,9 @@ class Completion:
 
 @dataclass
 class CompletionRequest:
-    """One prompt, at most one image (JPEG/PNG bytes), an optional JSON Schema."""
+    """One prompt, one image (JPEG/PNG bytes) or several (`images`, in order), an optional JSON Schema.
+
+    Only engines whose `max_images()` is above 1 take `images`."""
 
     prompt: str
     image: bytes | None = None
@@ -71,6 +73,7 @@ class CompletionRequest:
     seed: int = 7
     max_tokens: int = 1024
     num_ctx: int | None = None
+    images: list[bytes] = field(default_factory=list)  # several pictures in one request (video frames)
 
 
 class Engine:
@@ -89,6 +92,10 @@ class Engine:
     def checks(self) -> list[Check]:
         """Start-up and doctor checks; never raises."""
         return [Check(f"model {self.name}", "ok", f"engine {self.kind}")]
+
+    def max_images(self) -> int:
+        """How many images one request may carry (1: one request per picture)."""
+        return 1
 
     def provenance(self) -> dict[str, Any]:
         """The sidecar's `model` block for this engine."""

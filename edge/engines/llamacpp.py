@@ -58,6 +58,7 @@ class LlamaCppOptions(EngineOptions):
     idle_s: float = Field(300.0, gt=0)  # close() after this long unused
     max_string: int = Field(256, ge=1)  # maxLength given to strings the schema leaves unbounded
     max_items: int = Field(50, ge=1)  # maxItems given to unbounded arrays
+    max_images: int = Field(8, ge=1)  # images per request when the mtmd handler takes several
 
 
 # -- models on disk ------------------------------------------------------------------------------
@@ -310,8 +311,17 @@ class LlamaCppEngine(Engine):
 
     # inference
 
+    def max_images(self) -> int:
+        """mtmd with the model's own chat template takes several images per message; older handlers one."""
+        if not self.mmproj_path:
+            return 1
+        handler = self.options.chat_handler
+        if handler == "auto":
+            handler = "mtmd" if self.info().get("tokenizer.chat_template") else "llava15"
+        return self.options.max_images if handler == "mtmd" else 1
+
     def complete(self, request: CompletionRequest) -> Completion:
-        if request.image is not None and not self.mmproj_path:
+        if (request.image is not None or request.images) and not self.mmproj_path:
             raise EngineError(f"model {self.name} is text-only (no mmproj) and cannot read images",
                               code="no_vision")
         if request.schema is not None:
@@ -322,7 +332,9 @@ class LlamaCppEngine(Engine):
             llm = self.load()
             loaded = time.perf_counter()
             image = self._fit_image(llm, request) if request.image is not None else None
-            if image is None:
+            if request.images:
+                image = self._fit_images(llm, request)
+            elif image is None:
                 self._check_text_fit(llm, request)
             answer = self._call(llm, request, image)
             done = time.perf_counter()
@@ -330,12 +342,13 @@ class LlamaCppEngine(Engine):
         return _completion(answer, {"load": 0.0 if was_loaded else (loaded - started) * 1000,
                                     "inference": (done - loaded) * 1000})
 
-    def _call(self, llm: Any, request: CompletionRequest, image: bytes | None) -> dict[str, Any]:
+    def _call(self, llm: Any, request: CompletionRequest, image: bytes | list[bytes] | None) -> dict[str, Any]:
         kwargs: dict[str, Any] = dict(messages=_messages(request, image), temperature=request.temperature,
                                       seed=request.seed, max_tokens=request.max_tokens, repeat_penalty=1.0)
-        if request.schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": bounded_schema(
-                request.schema, self.options.max_string, self.options.max_items)}
+        if request.schema is not None:  # our own grammar: bounded strings, arrays and numbers
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            kwargs["grammar"] = LlamaGrammar.from_string(self.check_schema(request.schema), verbose=False)
         try:
             return llm.create_chat_completion(**kwargs)
         except ValueError as exc:
@@ -361,6 +374,25 @@ class LlamaCppEngine(Engine):
         log.info("downscaling %dx%d to %dx%d to fit n_ctx: %s", width, height, planned.width, planned.height,
                  planned.describe())
         return _resize_png(request.image, planned.width, planned.height)
+
+    def _fit_images(self, llm: Any, request: CompletionRequest) -> list[bytes]:
+        """Several images: all of them, with prompt and output, within n_ctx, else refused (never cut)."""
+        from PIL import Image
+
+        family = self.family()
+        if family is None:
+            return request.images
+        prompt = len(llm.tokenize(((request.system or "") + request.prompt).encode("utf-8"))) + 16
+        visual = 0
+        for data in request.images:
+            with Image.open(io.BytesIO(data)) as picture:
+                visual += budget.visual_tokens(family, *picture.size, tile_tokens=self.tile_tokens())
+        if visual + prompt + request.max_tokens > llm.n_ctx():
+            raise EngineError(
+                f"{len(request.images)} images do not fit the context of {self.name}: {visual} visual + {prompt} "
+                f"prompt + {request.max_tokens} max output > n_ctx {llm.n_ctx()}", code="context_overflow",
+                hint="send fewer images per request, smaller ones, or raise n_ctx")
+        return request.images
 
     def _check_text_fit(self, llm: Any, request: CompletionRequest) -> None:
         """Prompt + max output against n_ctx for text; refuse with the numbers."""
@@ -427,17 +459,21 @@ def _default_format(info: GGUFInfo) -> str | None:
     return "gemma" if info.architecture.startswith("gemma") else None
 
 
-def _messages(request: CompletionRequest, image: bytes | None) -> list[dict[str, Any]]:
+def _messages(request: CompletionRequest, image: bytes | list[bytes] | None) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if request.system:
         messages.append({"role": "system", "content": request.system})
-    if image is None:
+    images = [image] if isinstance(image, bytes) else list(image or [])
+    if not images:
         messages.append({"role": "user", "content": request.prompt})
     else:
-        url = f"data:{_mime(image)};base64,{base64.b64encode(image).decode('ascii')}"
-        messages.append({"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}},
-                                                     {"type": "text", "text": request.prompt}]})
+        parts: list[dict[str, Any]] = [{"type": "image_url", "image_url": {"url": _data_url(data)}} for data in images]
+        messages.append({"role": "user", "content": [*parts, {"type": "text", "text": request.prompt}]})
     return messages
+
+
+def _data_url(image: bytes) -> str:
+    return f"data:{_mime(image)};base64,{base64.b64encode(image).decode('ascii')}"
 
 
 def _mime(image: bytes) -> str:

@@ -51,6 +51,7 @@ class OllamaOptions(EngineOptions):
     repairs: int = Field(1, ge=0)  # re-asks after an unusable answer
     stream: bool = False  # NDJSON streaming: the timeout then limits silence, not the whole answer
     connect_timeout: float = Field(5.0, gt=0)
+    max_images: int = Field(8, ge=1)  # images per request for models that take several (never mllama)
 
     @model_validator(mode="after")
     def _loopback_unless_allowed(self) -> "OllamaOptions":
@@ -136,6 +137,10 @@ class OllamaEngine(Engine):
         families = {facts.get("family"), *facts.get("families", [])}
         return "mllama" in families or self.model.startswith("llama3.2-vision")
 
+    def max_images(self) -> int:
+        """mllama takes one image per request; other vision models several (up to max_images)."""
+        return 1 if self.is_mllama(self.facts()) else self.options.max_images
+
     def version_problem(self, facts: dict[str, Any]) -> str | None:
         if not self.is_mllama(facts) or mllama_supported(facts["version"]):
             return None
@@ -165,6 +170,8 @@ class OllamaEngine(Engine):
         user: dict[str, Any] = {"role": "user", "content": request.prompt}
         if request.image is not None:
             user["images"] = [base64.b64encode(request.image).decode("ascii")]  # one image: mllama refuses more
+        elif request.images:
+            user["images"] = [base64.b64encode(image).decode("ascii") for image in request.images]
         messages.append(user)
         return {
             "model": self.model,

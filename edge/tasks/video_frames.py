@@ -20,7 +20,7 @@ from ..extract.vision import merge
 from ..media import image as image_media
 from ..media import video
 from ..media.image import PreparedPage
-from . import video_budget
+from . import video_batch, video_budget
 from .base import TaskContext
 from .video_options import VideoOptions
 
@@ -128,7 +128,8 @@ def budget_plan(opts: VideoOptions, found: list[tuple[str, Engine]], info: video
         return None
     output = int(_setting(opts.num_predict, engine, "num_predict", 1024))
     return video_budget.plan(family, (info.width, info.height), opts.frames.max, canvas, PROMPT_TOKENS, output,
-                             int(n_ctx), max_visual=opts.max_visual_tokens, tile_tokens=_tile_tokens(engine))
+                             int(n_ctx), per_request=min(opts.batch, engine.max_images()),
+                             max_visual=opts.max_visual_tokens, tile_tokens=_tile_tokens(engine))
 
 
 def family_of(engine: Any) -> str | None:
@@ -163,7 +164,8 @@ def read_all(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, found: list
             if engine.kind == "ocr":
                 record = _ocr(engine, sampled.frames, timeline, read)
             else:
-                record = _vision(engine, opts, spec, sampled.frames, timeline, read, pages)
+                planned = sampled.budget.per_request if sampled.budget else None
+                record = _vision(engine, opts, spec, sampled.frames, timeline, read, pages, planned)
         except EngineUnavailable as exc:
             if index == 0:
                 raise  # the file waits for its first model, as a picture does
@@ -205,34 +207,61 @@ def _ocr(engine: Any, frames: list[PreparedFrame], timeline: list[dict[str, Any]
 
 
 def _vision(engine: Any, opts: VideoOptions, spec: SchemaSpec, frames: list[PreparedFrame],
-            timeline: list[dict[str, Any]], read: Read, pages: list) -> dict[str, Any]:
+            timeline: list[dict[str, Any]], read: Read, pages: list, planned: int | None) -> dict[str, Any]:
     prompt = prompts.build(spec)
     read.prompt_sha256 = prompt.sha256
-    repairs = _setting(opts.repairs, engine, "repairs", 1)
+    size = min(opts.batch, engine.max_images(), planned or opts.batch)
     requests = 0
-    for index, (frame, entry) in enumerate(zip(frames, timeline)):
+    for start in range(0, len(frames), size):
+        group = list(range(start, min(start + size, len(frames))))
         started = time.perf_counter()
-        answer = validate.ask(engine.complete, _request(engine, opts, prompt, spec, frame), prompt, spec, repairs)
+        answers, sent = _ask_group(engine, opts, prompt, spec, [frames[i] for i in group])
         read.timings_ms["inference"] += (time.perf_counter() - started) * 1000
-        requests += answer.attempts
-        read.asked += 1
-        if answer.parsed.ok:
-            _fill(entry["frame"], answer.parsed.data)
-            pages.append((index + 1, answer.parsed.data, answer.parsed.confidence))
-        else:
-            read.invalid += 1
-            read.reasons.append({"code": "invalid_output", "message": f"frame at {frame.t:.2f} s: "
-                                 f"{answer.parsed.problem}", "t": frame.t})
-            entry["problem"] = answer.parsed.problem
+        requests += sent
+        for index, parsed in zip(group, answers):
+            _record(index, parsed, frames[index], timeline[index], read, pages)
     status = "ok" if not read.invalid else "invalid"
     return {"kind": "vision", "status": status, "frames": len(frames), "requests": requests,
-            "images_per_request": 1}
+            "images_per_request": size}
+
+
+def _ask_group(engine: Any, opts: VideoOptions, prompt: prompts.Prompt, spec: SchemaSpec,
+               group: list[PreparedFrame]) -> tuple[list[validate.Parsed], int]:
+    """Several frames in one request; frames of an unusable batch answer are asked one by one."""
+    sent = 0
+    if len(group) > 1:
+        request = _request(engine, opts, video_batch.batch_prompt(prompt, [f.t for f in group]), spec, None)
+        request = replace(request, images=[frame.page.jpeg for frame in group])
+        parsed, _ = video_batch.ask(engine.complete, request, spec, len(group))
+        sent += 1
+        if parsed is not None:
+            return parsed, sent
+    repairs = _setting(opts.repairs, engine, "repairs", 1)
+    answers = []
+    for frame in group:
+        answer = validate.ask(engine.complete, _request(engine, opts, prompt, spec, frame), prompt, spec, repairs)
+        sent += answer.attempts
+        answers.append(answer.parsed)
+    return answers, sent
+
+
+def _record(index: int, parsed: validate.Parsed, frame: PreparedFrame, entry: dict[str, Any], read: Read,
+            pages: list) -> None:
+    read.asked += 1
+    if parsed.ok:
+        _fill(entry["frame"], parsed.data)
+        pages.append((index + 1, parsed.data, parsed.confidence))
+        return
+    read.invalid += 1
+    read.reasons.append({"code": "invalid_output", "message": f"frame at {frame.t:.2f} s: {parsed.problem}",
+                         "t": frame.t})
+    entry["problem"] = parsed.problem
 
 
 def _request(engine: Any, opts: VideoOptions, prompt: prompts.Prompt, spec: SchemaSpec,
-             frame: PreparedFrame) -> CompletionRequest:
+             frame: PreparedFrame | None) -> CompletionRequest:
     return CompletionRequest(
-        prompt=prompt.text, image=frame.page.jpeg, schema=spec.format, system=prompt.system,
+        prompt=prompt.text, image=frame.page.jpeg if frame else None, schema=spec.format, system=prompt.system,
         temperature=opts.temperature, seed=int(_setting(opts.seed, engine, "seed", 7)),
         max_tokens=int(_setting(opts.num_predict, engine, "num_predict", 1024)),
         num_ctx=_setting(opts.num_ctx, engine, "num_ctx", None),

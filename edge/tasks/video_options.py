@@ -34,6 +34,7 @@ class VideoOptions(BaseModel):
     transcript: dict[str, Any] = {}  # options of the transcribe task (language, companions, ...)
     canvas: int | None = Field(None, ge=64)  # long side of each frame (default: the vision model's, else 1120)
     max_pixels: int = Field(video.MAX_PIXELS, ge=64 * 64)  # larger streams are refused
+    batch: int = Field(1, ge=1, le=64)  # frames per request for models that take several images
     max_visual_tokens: int | None = Field(None, ge=1)  # over this for the whole video: fewer frames (noted)
     # vision requests: a route value wins over the engine's option
     temperature: float = Field(0.0, ge=0)
