@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -69,7 +70,7 @@ class LlamaServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
 
-    def __enter__(self) -> LlamaServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from edge.engines.base import CompletionRequest
 from edge.engines.openai import OpenAIEngine, OpenAIOptions, error_message, retry_wait
 from edge.errors import EngineError, EngineUnavailable, TransientError
+from tests.conftest import wait_for
 from tests.fakes.openai_double import Fault, OpenAIDouble
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": ["number", "null"]}, "vendor": {"type": ["string", "null"]}},
@@ -201,14 +202,24 @@ def test_error_message_reads_openai_fastapi_and_plain_bodies():
 def test_workers_requests_in_flight_and_never_more(double):
     engine = engine_for(double, workers=4)
     engine.facts()
-    double.hold_until(4)
+    double.hold()
     results: list[str] = []
     threads = [threading.Thread(target=lambda: results.append(engine.complete(request()).text)) for _ in range(10)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    # 4 requests at the server and the other 6 callers queued in edge: nothing else can be in flight
+    try:
+        wait_for(lambda: double.in_flight == 4 and waiting_on(engine._slots) == 6, 30, what="4 in flight, 6 waiting")
+    finally:
+        double.release()
+        for thread in threads:
+            thread.join(timeout=60)
     assert len(results) == 10 and double.peak == 4
+
+
+def waiting_on(semaphore: threading.Semaphore) -> int:
+    """Threads blocked in acquire() (CPython's Semaphore waits on a Condition)."""
+    return len(semaphore._cond._waiters)
 
 
 # -- where files may go, and the key ---------------------------------------------------------------

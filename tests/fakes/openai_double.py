@@ -29,7 +29,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -62,7 +62,7 @@ class OpenAIDouble:
                  accepts: tuple[str, ...] = ("json_schema", "structured_outputs", "guided_json", "json_object"),
                  values: dict[str, Any] | None = None, fingerprint: str | None = "fp_edge_double",
                  vision: bool | None = None, api_key: str | None = None):
-        self.upstream = upstream.rstrip("/") if upstream else None
+        self.upstream = upstream.rstrip("/").removesuffix("/v1") if upstream else None  # the server root
         self.models, self.owned_by, self.server, self.version = models, owned_by, server, version
         self.accepts = set(accepts)  # structured-output modes taken (the double); see refuse for the proxy
         self.refuse: set[str] = set()  # structured-output modes answered with a 400 (proxy and double)
@@ -73,6 +73,7 @@ class OpenAIDouble:
         self.requests: list[Seen] = []
         self.in_flight = self.peak = 0
         self._gate_at: int | None = None
+        self._gate_match = ""
         self._gate = threading.Event()
         self._gate.set()
         self._lock = threading.Lock()
@@ -118,7 +119,7 @@ class OpenAIDouble:
         if self._client is not None:
             self._client.close()
 
-    def __enter__(self) -> OpenAIDouble:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -130,11 +131,20 @@ class OpenAIDouble:
         with self._lock:
             self.faults.extend(faults)
 
-    def hold_until(self, count: int) -> None:
-        """Hold chat requests until `count` are in flight together, then let all through."""
+    def hold_until(self, count: int, match: str = "") -> None:
+        """Hold chat requests whose body contains `match` until `count` are in flight together."""
         with self._lock:
-            self._gate_at = count
+            self._gate_at, self._gate_match = count, match
             self._gate.clear()
+
+    def hold(self) -> None:
+        """Hold every chat request until release()."""
+        with self._lock:
+            self._gate_at, self._gate_match = None, ""
+            self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
 
     def chats(self, containing: str = "") -> list[Seen]:
         return [seen for seen in list(self.requests)
@@ -151,14 +161,15 @@ class OpenAIDouble:
                     return fault
         return None
 
-    def enter(self) -> None:
+    def enter(self, body: dict[str, Any]) -> None:
         with self._lock:
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
             if self._gate_at is not None and self.in_flight >= self._gate_at:
                 self._gate_at = None
                 self._gate.set()
-        self._gate.wait(timeout=120)
+        if self._gate_match in json.dumps(body):
+            self._gate.wait(timeout=120)
 
     def leave(self) -> None:
         with self._lock:
@@ -227,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._seen = seen
         chat = self.path.endswith("/chat/completions") and body is not None
         if chat:
-            self.double.enter()
+            self.double.enter(body)
         try:
             self._answer(body, chat)
         finally:
