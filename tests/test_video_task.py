@@ -249,3 +249,18 @@ def test_the_gguf_mtmd_model_reads_several_frames_in_one_request(tmp_path):
     print(f"\ntiny GGUF batch: requests {[len(s) for s in sent]}, status {doc['status']}")
     assert [entry["t"] for entry in doc["result"]["timeline"]] == [1.0, 3.0, 5.0]
     assert len(sent) in (1, 4)  # the batch, and the frames one by one only if its answer was unusable
+
+
+def test_a_configured_summary_model_writes_the_summary_from_the_timeline(tmp_path):
+    path = vh.write(tmp_path / "drive.mp4", vh.Clip(4, size=(320, 180), cuts=[2.0]))
+    with OllamaDouble(values={"summary": "A drive past a dark and a light stretch of road."}) as double:
+        double.queue_values({"caption": "a dark road"}, {"caption": "a light road"})
+        config = parse_config({"models": {"vision": {"engine": "ollama", "host": double.host}},
+                               "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
+                                   "frames": {"mode": "scene"}, "summary_model": "vision"}}]})
+        doc, _ = ah.process(path, config)
+        chats = double.chats()
+    assert doc["result"]["summary"] == "A drive past a dark and a light stretch of road."
+    assert doc["result"]["summary_by"] == "vision" and len(chats) == 3
+    asked = chats[-1]["messages"][-1]
+    assert "images" not in asked and "[00:00] a dark road" in asked["content"] and "[00:02] a light road" in asked["content"]

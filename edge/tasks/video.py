@@ -19,12 +19,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
 from ..extract import schemas
 from ..extract.schemas import SchemaSpec
 from ..media.video import NoVideo
 from . import video_frames as frames_mod
-from . import video_sound
+from . import video_sound, video_summary
 from .base import Review, TaskContext, TaskOutput
 from .video_options import VideoOptions, options
 
@@ -45,7 +45,9 @@ def run(ctx: TaskContext) -> TaskOutput:
     prepare_ms = (time.perf_counter() - started) * 1000
     read = frames_mod.read_all(ctx, opts, spec, readers, sampled)
     sound = video_sound.transcript(ctx, opts) if opts.transcribe else None
-    return _output(spec, sampled, read, sound, prepare_ms)
+    output = _output(spec, sampled, read, sound, prepare_ms)
+    _summarise(ctx, opts, output)
+    return output
 
 
 def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, why: InputError) -> TaskOutput:
@@ -55,10 +57,12 @@ def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, why
     review = Review()
     review.reasons.extend(sound.reasons)
     review.needs_review = bool(sound.reasons)
-    result = {"timeline": [], "summary": summary([], sound.result), "transcript": sound.result,
+    result = {"timeline": [], "summary": video_summary.concatenation([], sound.result), "transcript": sound.result,
               "video": None, "sampling": {"notes": [{"code": why.code, "message": f"{why.message}: transcript only"}]}}
-    return TaskOutput(result=result, review=review, model=sound.model, task=_task_block(spec, None),
-                      timings_ms=sound.timings_ms, companions=sound.companions)
+    output = TaskOutput(result=result, review=review, model=sound.model, task=_task_block(spec, None),
+                        timings_ms=sound.timings_ms, companions=sound.companions)
+    _summarise(ctx, opts, output)
+    return output
 
 
 def _output(spec: SchemaSpec, sampled: frames_mod.Sampled, read: frames_mod.Read,
@@ -66,7 +70,7 @@ def _output(spec: SchemaSpec, sampled: frames_mod.Sampled, read: frames_mod.Read
     transcript = sound.result if sound else None
     result: dict[str, Any] = {
         "timeline": read.timeline,
-        "summary": summary(read.timeline, transcript),
+        "summary": video_summary.concatenation(read.timeline, transcript),
         "transcript": transcript,
         "video": sampled.video_block(),
         "sampling": sampled.sampling_block(),
@@ -97,26 +101,17 @@ def _review(sampled: frames_mod.Sampled, read: frames_mod.Read, sound: video_sou
     return review
 
 
-def summary(timeline: list[dict[str, Any]], transcript: dict[str, Any] | None) -> str:
-    """The timeline and the transcript as plain lines, by time (no model: concatenation)."""
-    items = [(entry["t"], 0, line) for entry in timeline if (line := _frame_line(entry["frame"]))]
-    items += [(seg["start"], 1, f"said: {seg['text']}") for seg in (transcript or {}).get("segments", [])]
-    return "\n".join(f"[{stamp(t)}] {text}" for t, _, text in sorted(items))
-
-
-def _frame_line(frame: dict[str, Any]) -> str:
-    parts = []
-    if frame.get("caption"):
-        parts.append(str(frame["caption"]))
-    if frame.get("objects"):
-        parts.append("objects: " + ", ".join(map(str, frame["objects"])))
-    if frame.get("visible_text"):
-        parts.append("on screen: " + " / ".join(str(frame["visible_text"]).splitlines()))
-    return "; ".join(parts)
-
-
-def stamp(seconds: float) -> str:
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
-
+def _summarise(ctx: TaskContext, opts: VideoOptions, output: TaskOutput) -> None:
+    """Replace the concatenation by the summary model's summary, when one is configured and answers."""
+    if opts.summary_model is None:
+        return
+    if opts.summary_model not in ctx.config.models:
+        raise ConfigError(f"routes.{ctx.route.name}.options.summary_model names model {opts.summary_model!r}, "
+                          "which [models] does not define")
+    started = time.perf_counter()
+    text, problem = video_summary.by_model(ctx.engines.get(opts.summary_model), output.result["summary"])
+    output.timings_ms["summary"] = (time.perf_counter() - started) * 1000
+    if text is not None:
+        output.result.update(summary=text, summary_by=opts.summary_model)
+    else:
+        output.review.flag("summary_failed", f"{problem}; the summary is the timeline itself")

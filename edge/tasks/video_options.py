@@ -32,6 +32,7 @@ class VideoOptions(BaseModel):
     transcribe: bool = False  # the soundtrack too, through the transcribe task
     asr: str | None = None  # the faster-whisper model (default: the config's only one)
     transcript: dict[str, Any] = {}  # options of the transcribe task (language, companions, ...)
+    summary_model: str | None = None  # a model that writes result.summary (default: the timeline's lines)
     canvas: int | None = Field(None, ge=64)  # long side of each frame (default: the vision model's, else 1120)
     max_pixels: int = Field(video.MAX_PIXELS, ge=64 * 64)  # larger streams are refused
     batch: int = Field(1, ge=1, le=64)  # frames per request for models that take several images
