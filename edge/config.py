@@ -49,6 +49,7 @@ class Settings(Strict):
     review_dir: Path | None = None
     metrics: str | None = None
     gpu: GpuSettings = GpuSettings()
+    date_order: Literal["DMY", "MDY", "YMD"] | None = None  # how 03/04/2024 reads; unset: the page decides
     state: str | None = None  # "postgresql://..." shares one ledger between hosts; unset: SQLite
     share_root: Path | None = None  # where the shared inbox is mounted on this host (file ids are relative)
     lease: float = Field(30.0, gt=0)  # seconds a claim on a shared ledger lasts without a heartbeat
@@ -105,11 +106,19 @@ class UserSchema(Strict):
         return self
 
 
+class LabelAdditions(Strict):
+    """`[labels.SCHEMA.FIELD]`: printed labels that anchor a field's value, and ones that must not."""
+
+    labels: list[str] = []
+    exclude: list[str] = []
+
+
 class Config(Strict):
     edge: Settings = Settings()
     models: dict[str, ModelSpec] = {}
     routes: list[Route] = []
     schemas: dict[str, UserSchema] = {}
+    labels: dict[str, dict[str, LabelAdditions]] = {}
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")

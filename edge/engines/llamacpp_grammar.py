@@ -48,13 +48,40 @@ def grammar_for(schema: dict[str, Any], max_string: int = 256, max_items: int = 
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     try:
-        return json_schema_to_gbnf(json.dumps(bounded_schema(schema, max_string, max_items)))
+        return bounded_numbers(json_schema_to_gbnf(json.dumps(bounded_schema(schema, max_string, max_items))))
     except Exception as exc:  # the converter raises ValueError, AssertionError, KeyError...
         raise ConfigError(
             f"schema {schema.get('title', '(untitled)')!r} cannot be turned into a llama.cpp grammar: "
             f"{type(exc).__name__}: {exc}",
             hint="llama-cpp-python would silently fall back to unconstrained JSON; simplify the schema",
         ) from None
+
+
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMALS = 4
+
+
+def _digits(count: int) -> str:
+    """GBNF for 0..count digits, nested optionals (the converter's own style, understood by every llama.cpp)."""
+    rule = ""
+    for _ in range(count):
+        rule = f"([0-9]{rule})?" if not rule else f"([0-9] {rule})?"
+    return rule
+
+
+def bounded_numbers(gbnf: str) -> str:
+    """Numbers of at most 12 integer digits and 4 decimals, no exponent: a runaway number cannot be
+    sampled (the converter allows 16 digits, 16 decimals and an exponent)."""
+    rules = {
+        "integral-part": f"[0-9] | [1-9] {_digits(MAX_INTEGER_DIGITS - 1)}",
+        "decimal-part": f"[0-9] {_digits(MAX_DECIMALS - 1)}",
+        "number": '("-"? integral-part) ("." decimal-part)? space',
+    }
+    lines = []
+    for line in gbnf.splitlines():
+        name = line.split("::=", 1)[0].strip()
+        lines.append(f"{name} ::= {rules[name]}" if name in rules else line)
+    return "\n".join(lines) + ("\n" if gbnf.endswith("\n") else "")
 
 
 GRAMMAR_ENGINES = ("llamacpp", "ocr")

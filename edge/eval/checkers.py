@@ -7,7 +7,8 @@ matching for line items. Every field then gets one outcome:
 
     correct | wrong | hallucinated | missing | schema_error | refusal
 
-`hallucinated` is a value where the truth is null (the model invented it);
+`hallucinated` is a value where the truth is null (the model invented it), or a
+wrong value that the document's own text (OCR or text layer) does not contain;
 `missing` is null where the truth has a value; `schema_error` is a value of
 the wrong shape (an amount that is not a number, a list that is not a list);
 `refusal` is a model that declined ("I cannot read this").
@@ -250,8 +251,9 @@ def checker_for(name: str, truth: Any) -> str:
 
 
 def check_field(name: str, truth: Any, predicted: Any, checker: str | None = None,
-                present: bool = True) -> FieldResult:
-    """One field's outcome. `present=False`: the key is absent from a result that must have it."""
+                present: bool = True, document: Any = None) -> FieldResult:
+    """One field's outcome. `present=False`: the key is absent from a result that must have it.
+    `document` (an OcrIndex of the document's text): a wrong value printed nowhere in it is hallucinated."""
     checker = checker or checker_for(name, truth)
     result = FieldResult(name, "correct", checker, truth, predicted)
     if not present:
@@ -264,7 +266,16 @@ def check_field(name: str, truth: Any, predicted: Any, checker: str | None = Non
         result.outcome = "missing"
     else:
         _judge(result)
+        if result.outcome == "wrong" and document is not None and not _printed(document, predicted):
+            result.outcome, result.detail = "hallucinated", f"{result.detail}; not in the document's text"
     return result
+
+
+def _printed(document: Any, value: Any) -> bool:
+    from ..extract.grounding import leaves, found
+
+    return all(found(document, leaf) for _, leaf in leaves(value)) if isinstance(value, (dict, list)) \
+        else found(document, value)
 
 
 def _judge(result: FieldResult) -> None:
@@ -277,16 +288,20 @@ def _judge(result: FieldResult) -> None:
 
 
 def check_document(truth: dict[str, Any], checkers: dict[str, str], predicted: Any,
-                   refused: bool = False) -> list[FieldResult]:
-    """Every true field against a predicted result (a dict, or None when there is none)."""
+                   refused: bool = False, text: str | None = None) -> list[FieldResult]:
+    """Every true field against a predicted result (a dict, or None when there is none).
+    `text`: the document's text, when the sidecar carries it, to tell hallucinated from wrong."""
     if refused:
         return [FieldResult(name, "refusal", checkers.get(name) or checker_for(name, value), value, None,
                             "the model refused the document") for name, value in truth.items()]
     if not isinstance(predicted, dict):
         return [FieldResult(name, "schema_error", checkers.get(name) or checker_for(name, value), value, predicted,
                             "no JSON object came back") for name, value in truth.items()]
-    return [check_field(name, value, predicted.get(name), checkers.get(name), present=name in predicted)
-            for name, value in truth.items()]
+    from ..extract.grounding import OcrIndex
+
+    document = OcrIndex(text) if text else None
+    return [check_field(name, value, predicted.get(name), checkers.get(name), present=name in predicted,
+                        document=document) for name, value in truth.items()]
 
 
 @dataclass

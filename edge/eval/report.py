@@ -53,6 +53,9 @@ def print_table(report: Report, console: Console | None = None) -> None:
                   f"{review['wrong_or_hallucinated']} wrong or hallucinated fields")
     console.print(f"latency p50 {_ms(s['latency_ms']['p50'])}, p95 {_ms(s['latency_ms']['p95'])}; "
                   f"tokens per document {tokens}")
+    for engine, row in s["by_engine"].items():
+        console.print(f"hallucination rate {_pct(row['hallucination_rate'])} ({row['hallucinated']} of "
+                      f"{row['fields']} fields) from {engine} on route {report.route}")
 
 
 def field_table(summary: dict[str, Any]) -> Table:
@@ -239,5 +242,7 @@ def to_markdown(report: Report) -> str:
               "- outcomes: " + ", ".join(f"{o} {row['count']}" for o, row in s["per_outcome"].items()),
               f"- review rate {_pct(review['rate'])}; review caught {review['caught']} of "
               f"{review['wrong_or_hallucinated']} wrong or hallucinated fields",
-              f"- latency p50 {_ms(s['latency_ms']['p50'])}, p95 {_ms(s['latency_ms']['p95'])}; tokens per document {tokens}"]
+              f"- latency p50 {_ms(s['latency_ms']['p50'])}, p95 {_ms(s['latency_ms']['p95'])}; tokens per document {tokens}",
+              *(f"- hallucination rate {_pct(row['hallucination_rate'])} ({row['hallucinated']} of {row['fields']} "
+                f"fields) from {engine}" for engine, row in s["by_engine"].items())]
     return "\n".join(lines)

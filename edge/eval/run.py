@@ -94,9 +94,22 @@ class Report:
             "review": {"flagged": len(flagged), "rate": _share(len(flagged), len(docs)),
                        "wrong_or_hallucinated": bad, "caught": caught, "caught_share": _share(caught, bad)},
             "latency_ms": {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95)},
+            "hallucination_rate": _share(overall.counts["hallucinated"], overall.total),
+            "by_engine": self.by_engine(),
             "tokens_per_document": sum(tokens) / len(tokens) if tokens else None,
             "documents_with_tokens": len(tokens),
         }
+
+    def by_engine(self) -> dict[str, dict[str, Any]]:
+        """Fields and hallucinations per model that answered (the sidecar's model block)."""
+        rows: dict[str, Tally] = {}
+        for doc in self.documents:
+            model = (doc.doc or {}).get("model") or {}
+            key = f"{model.get('engine', 'none')}:{model.get('name', 'none')}"
+            for result in doc.fields:
+                rows.setdefault(key, Tally()).add(result.outcome)
+        return {key: {"fields": t.total, "accuracy": t.accuracy, "hallucinated": t.counts["hallucinated"],
+                      "hallucination_rate": _share(t.counts["hallucinated"], t.total)} for key, t in rows.items()}
 
     def worst(self, count: int = 5) -> list[DocResult]:
         ranked = sorted(self.documents, key=lambda doc: (-doc.errors, doc.sample.name))
@@ -173,7 +186,8 @@ def run_one(pipeline: Pipeline, sample: dataset.Sample, root: Path) -> DocResult
 def score(sample: dataset.Sample, doc: dict[str, Any], measured_ms: float) -> DocResult:
     refused = refusal(doc)
     predicted = doc.get("result") if doc.get("status") != "invalid" or refused else None
-    fields = check_document(sample.fields, sample.checkers, predicted, refused=refused)
+    text = (doc.get("ocr") or {}).get("text")
+    fields = check_document(sample.fields, sample.checkers, predicted, refused=refused, text=text)
     review = doc.get("review") or {}
     usage = (doc.get("model") or {}).get("usage") or {}
     reported = any(usage.get(key) for key in ("prompt_tokens", "output_tokens"))

@@ -92,6 +92,8 @@ class Evidence:
         output.extra.pop("ocr", None)
         if self.ocr is not None and self.option("keep_ocr"):
             output.extra["ocr"] = {**self.ocr, "grounding": self.grounding}
+        elif self.ocr is not None:
+            output.extra["ocr"] = without_boxes(self.ocr)  # the text always: every file is searchable
         for entry in output.extra.get("tiers", []):
             if entry.get("tier") in self.grounding:
                 entry["grounding"] = self.grounding[entry["tier"]]
@@ -100,22 +102,28 @@ class Evidence:
         return output
 
     def _read_pages(self) -> dict[str, Any] | None:
-        from . import ocr_small, vision  # vision imports this module
+        from . import ocr_small, reading
 
         engine = self._ocr_engine()
         if engine is None or self.ctx.job.media.kind not in ("image", "pdf"):
             return None
         started = time.perf_counter()
-        max_pages = int(vision.setting(self.ctx, engine, "max_pages", vision.DEFAULT_MAX_PAGES))
-        pages = [engine.read(page.jpeg) for page in
-                 vision.prepared_pages(self.ctx.job.path, self.ctx.job.media.kind, engine.options.max_side, max_pages)]
+        max_pages = int(ocr_small.setting(self.ctx, engine, "max_pages", ocr_small.DEFAULT_MAX_PAGES))
+        pages, _ = reading.read(self.ctx.job.path, self.ctx.job.media.kind, engine, max_pages)
         self.elapsed_ms += (time.perf_counter() - started) * 1000
-        return ocr_small.ocr_block(pages)
+        return reading.ocr_block(pages, boxes=True)
 
     def _ocr_engine(self) -> Any:
         name = self.ctx.route.options.get("ocr_model") or next(
             (name for name, spec in self.ctx.config.models.items() if spec.engine == "ocr"), None)
         return self.ctx.engines.get(name) if name else None
+
+
+def without_boxes(ocr: dict[str, Any]) -> dict[str, Any]:
+    """The OCR block with each page's lines as text only (boxes and scores need keep_ocr)."""
+    pages = [{"page": page.get("page"), "source": page.get("source", "ocr"),
+              "lines": [{"text": line["text"]} for line in page.get("lines", [])]} for page in ocr.get("pages", [])]
+    return {"engine": ocr.get("engine"), "text": ocr.get("text", ""), "pages": pages}
 
 
 def spec_options(spec: Any) -> Any:

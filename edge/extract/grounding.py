@@ -90,8 +90,12 @@ def _readings(token: str) -> Iterator[Decimal]:
 
 
 def dates_in(text: str) -> Iterator[date]:
+    from .dates import find  # every printed form the date finders know (20-11-17, 22 MAR 18, ...)
+
     for token in _DATE_TOKEN.findall(text):
         yield from parse_dates(token)
+    for printed in find(text):
+        yield from printed.values
 
 
 def parse_dates(token: str) -> Iterator[date]:

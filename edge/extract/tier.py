@@ -24,6 +24,7 @@ class TierResult:
     prompt_sha256: str | None = None
     escalated: list[dict[str, Any]] = field(default_factory=list)  # why the next tier was tried
     disagreements: list[dict[str, Any]] = field(default_factory=list)  # samples that disagreed (consistency)
+    evidence: dict[str, Any] | None = None  # candidate-based tiers: each field's candidates and how one was chosen
 
     def record(self) -> dict[str, Any]:
         """The entry of the sidecar's `tiers` array."""
@@ -41,4 +42,6 @@ class TierResult:
         entry["reasons"] = self.reasons
         if self.escalated:
             entry["escalated"] = self.escalated
+        if self.evidence:
+            entry["evidence"] = self.evidence
         return entry

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
@@ -28,6 +29,7 @@ class Parsed:
     data: dict[str, Any] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     problem: str = ""
+    reasons: list[dict[str, Any]] = field(default_factory=list)  # fields nulled by the guards below
 
 
 @dataclass
@@ -54,7 +56,54 @@ def parse(completion: Completion, spec: SchemaSpec) -> Parsed:
         data = spec.model.model_validate(value).model_dump(mode="json")
     except ValidationError as exc:
         return Parsed(False, problem=f"does not fit the {spec.name} schema: {_brief(exc)}")
-    return Parsed(True, data, confidence)
+    reasons = guard(data, spec)
+    for reason in reasons:
+        confidence.pop(reason["field"], None)
+    return Parsed(True, data, confidence, reasons=reasons)
+
+
+# -- guards: what a model writes that cannot be a value ------------------------------------------------
+
+
+def guard(data: dict[str, Any], spec: SchemaSpec) -> list[dict[str, Any]]:
+    """Null a field whose value is its own description, or a number no document prints."""
+    reasons = []
+    properties = spec.json_schema.get("properties", {})
+    for name, value in data.items():
+        description = (properties.get(name) or {}).get("description") or ""
+        if isinstance(value, str) and copies_description(value, description):
+            data[name] = None
+            reasons.append({"code": "description_copied", "field": name,
+                            "message": f"{name}: the model answered with the field's description ({value!r})"})
+        elif _runaway(value):
+            data[name] = None
+            reasons.append({"code": "runaway_number", "field": name,
+                            "message": f"{name}: {value!r} has more than 12 digits or 4 decimals"})
+    return reasons
+
+
+def copies_description(value: str, description: str) -> bool:
+    """`Shop or merchant name` for merchant_name: the description, or most of it, as the value."""
+    squashed, described = _squash(value), _squash(description)
+    if not squashed or not described:
+        return False
+    return squashed == described or (len(squashed) >= 12 and squashed in described) or \
+        (len(described) >= 12 and described in squashed)
+
+
+def _squash(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _runaway(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    from .amounts import bounded
+
+    try:
+        return not bounded(Decimal(str(value)))
+    except InvalidOperation:
+        return True
 
 
 def _unfence(text: str) -> str:

@@ -96,6 +96,8 @@ def _page_record(page: PreparedPage, answer: validate.Answer) -> dict[str, Any]:
     }
     if not answer.parsed.ok:
         record.update(problem=answer.parsed.problem, raw=answer.raw)
+    if answer.parsed.reasons:
+        record["flags"] = [{**reason, "page": page.index + 1} for reason in answer.parsed.reasons]
     return record
 
 
@@ -146,6 +148,7 @@ def _result(tier: str, spec: SchemaSpec, records: list[dict[str, Any]], engine: 
         result.reasons.append({"code": "invalid_output", "message": f"page {page['page']}: {page['problem']}",
                                "page": page["page"]})
     result.reasons.extend(conflicts)
+    result.reasons.extend(flag for record in records for flag in record.get("flags", []))
     return result
 
 

@@ -7,6 +7,7 @@ rendered bigger than the model can use.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -62,3 +63,73 @@ def _render(document, index: int, canvas: int, quality: int) -> PreparedPage:
         page.close()
     source = (round(width_pt), round(height_pt))  # the page size in points
     return PreparedPage(index, encode_jpeg(image, quality), image.width, image.height, *source)
+
+
+# -- the text layer of born-digital pages ------------------------------------------------------------
+
+MIN_TEXT_CHARS = 16  # fewer letters and digits than this: a scan (or a blank page), so OCR it
+
+
+@dataclass
+class TextRun:
+    """A run of text on one line of a PDF page, its box in points from the top-left corner."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass
+class TextLayer:
+    runs: list[TextRun]
+    width: float  # points
+    height: float
+
+    @property
+    def usable(self) -> bool:
+        return sum(ch.isalnum() for run in self.runs for ch in run.text) >= MIN_TEXT_CHARS
+
+
+def text_layers(path: Path, max_pages: int = 20) -> Iterator[TextLayer]:
+    """Each page's text runs, read from the PDF itself (exact, and no rendering)."""
+    document = _open(path)
+    try:
+        for index in range(min(len(document), max_pages)):
+            yield _text_layer(document, index)
+    finally:
+        document.close()
+
+
+def _text_layer(document, index: int) -> TextLayer:
+    import pypdfium2 as pdfium
+
+    page = document[index]
+    try:
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        try:
+            runs = [_run(textpage, i, height) for i in range(textpage.count_rects())]
+        finally:
+            textpage.close()
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"cannot read the text of PDF page {index + 1}: {exc}", code="corrupt") from None
+    finally:
+        page.close()
+    return TextLayer([run for run in runs if run.text.strip()], width, height)
+
+
+def _run(textpage, index: int, height: float) -> TextRun:
+    left, bottom, right, top = textpage.get_rect(index)
+    text = textpage.get_text_bounded(left, bottom, right, top)
+    return TextRun(" ".join(text.split()), left, height - top, right, height - bottom)
+
+
+def render_page(path: Path, index: int, canvas: int = DEFAULT_CANVAS, quality: int = JPEG_QUALITY) -> PreparedPage:
+    """One page rendered (the pages without a usable text layer)."""
+    document = _open(path)
+    try:
+        return _render(document, index, canvas, quality)
+    finally:
+        document.close()

@@ -1,0 +1,106 @@
+"""Amounts as they are printed: `1,234.56`, `1.234,56`, `1'234.50`, `RM 9.00`, `12,50 €`.
+
+`find(text)` returns every amount-like token with its value (a Decimal), the
+currency printed with it, and whether it has cents. The decimal separator is
+the last of `.` and `,` when both appear; a lone separator before one or two
+digits is a decimal point, before exactly three it groups thousands.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+CURRENCY_CODES = {
+    "RM": "MYR", "MYR": "MYR", "US$": "USD", "USD": "USD", "$": "USD", "S$": "SGD", "SGD": "SGD",
+    "A$": "AUD", "AUD": "AUD", "€": "EUR", "EUR": "EUR", "£": "GBP", "GBP": "GBP", "¥": "JPY",
+    "₹": "INR", "INR": "INR", "CHF": "CHF", "FR.": "CHF", "SFR": "CHF", "RP": "IDR",
+}
+_CURRENCY = r"RM|MYR|US\$|S\$|A\$|USD|EUR|GBP|CHF|SGD|AUD|INR|SFr|Fr\.|Rp|[$€£¥₹]"
+_NUMBER = (r"\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"  # grouped: 1,234.56 / 1.234,56 / 1'234.50
+           r"|\d{1,3}(?: \d{3})+,\d{2}"  # 1 234,56
+           r"|\d+(?:[.,]\d{1,4})?")  # plain: 9.00 / 12,50 / 1247
+AMOUNT = re.compile(
+    rf"(?<![\w.,/\-])(?<!\d:)(?P<lead>[-−](?=\s?(?:{_CURRENCY})))?(?P<pre>{_CURRENCY})?\s?(?P<sign>[-−])?\s?(?P<num>{_NUMBER})(?![\d/:]|[.,]\d|[A-Za-z])"
+    rf"(?:\s?(?P<post>{_CURRENCY}|kr)(?![A-Za-z]))?",
+    re.IGNORECASE,
+)
+MAX_INTEGER_DIGITS = 12
+MAX_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class AmountToken:
+    text: str
+    start: int
+    end: int
+    value: Decimal
+    currency: str | None  # ISO code when a sign or code is printed with it
+    cents: bool  # printed with one or two decimals (how money is written)
+
+
+def find(text: str) -> list[AmountToken]:
+    tokens = []
+    for match in AMOUNT.finditer(text):
+        value = parse_number(match.group("num"))
+        if value is None:
+            continue
+        if match.group("lead") or (match.group("sign") and not match.group("pre")) or \
+                (match.group("sign") and match.group("pre")):
+            value = -value
+        currency = _code(match.group("pre") or match.group("post"))
+        cents = bool(re.search(r"[.,]\d{1,2}$", match.group("num"))) and not _grouped_thousands(match.group("num"))
+        tokens.append(AmountToken(match.group(0).strip(), match.start(), match.end(), value, currency, cents))
+    return tokens
+
+
+def parse_number(digits: str) -> Decimal | None:
+    """The value of a printed number, deciding which separator is the decimal one."""
+    digits = re.sub(r"[\s'’\u00a0\u202f]", "", digits)
+    if "," in digits and "." in digits:
+        decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+    elif digits.count(",") == 1 and not re.search(r",\d{3}$", digits):
+        decimal = ","
+    elif digits.count(".") == 1 and not re.search(r"\.\d{3}$", digits):
+        decimal = "."
+    else:
+        decimal = None  # every separator groups thousands
+    thousands = {"," : ".", ".": ","}.get(decimal or "", ".,")
+    cleaned = re.sub(f"[{re.escape(thousands)}]", "", digits)
+    if decimal:
+        cleaned = cleaned.replace(decimal, ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    return value if bounded(value) else None
+
+
+def bounded(value: Decimal) -> bool:
+    """At most 12 integer digits and 4 decimals: anything longer is not an amount anyone printed."""
+    sign, digits, exponent = value.normalize().as_tuple()
+    if not isinstance(exponent, int):
+        return False
+    decimals = max(0, -exponent)
+    return len(digits) - decimals <= MAX_INTEGER_DIGITS and decimals <= MAX_DECIMALS
+
+
+def _grouped_thousands(digits: str) -> bool:
+    return bool(re.fullmatch(r"\d{1,3}(?:[,.]\d{3})+", digits))
+
+
+def _code(sign: str | None) -> str | None:
+    if not sign:
+        return None
+    return CURRENCY_CODES.get(sign.upper(), sign.upper())
+
+
+def currencies(text: str) -> list[str]:
+    """Currency codes printed anywhere in `text`, most frequent first."""
+    found = [_code(match.group(0)) for match in re.finditer(rf"(?<![A-Za-z])(?:{_CURRENCY})(?![A-Za-z])", text)]
+    counts: dict[str, int] = {}
+    for code in found:
+        if code:
+            counts[code] = counts.get(code, 0) + 1
+    return sorted(counts, key=lambda code: -counts[code])

@@ -1,0 +1,440 @@
+"""Candidate finders: for each field, the values printed on the page that could be it.
+
+Code reads the page; the model only chooses. Every candidate is a value
+printed on a page (its text, page and line), normalised in code (ISO dates,
+plain numbers) and scored by how documents are printed: the label on its row,
+its place on the page, a legal suffix, the size of the type. A finder never
+invents a value, so what comes out is always on the page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Callable, Iterable
+
+from . import amounts, dates
+from . import labels as L
+from .fields import FieldRule
+from .layout import Line, Page
+
+
+@dataclass
+class Candidate:
+    value: Any  # normalised: ISO date, float, text
+    text: str  # as printed
+    page: int
+    line: int  # index of the line in reading order on its page
+    score: float
+    why: str
+    alternatives: list[Any] = field(default_factory=list)  # other readings (an ambiguous date)
+    support: int = 1  # how many places print it
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"value": self.value, "text": self.text, "page": self.page, "line": self.line,
+               "score": round(self.score, 2), "why": self.why}
+        if self.alternatives:
+            out["alternatives"] = self.alternatives
+        return out
+
+
+@dataclass
+class Context:
+    pages: list[Page]
+    date_order: dates.Decision
+    text: str
+
+
+Finder = Callable[[Context, FieldRule], list[Candidate]]
+
+
+def find(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    """The candidates of one field, best first, one per distinct value."""
+    found = FINDERS[rule.kind](ctx, rule)
+    return merge(found)
+
+
+def merge(found: Iterable[Candidate]) -> list[Candidate]:
+    """Same value printed twice: one candidate, a little stronger, kept at its best place."""
+    best: dict[str, Candidate] = {}
+    counts: dict[str, int] = defaultdict(int)
+    for candidate in found:
+        key = repr(candidate.value).casefold()
+        counts[key] += 1
+        if key not in best or candidate.score > best[key].score:
+            best[key] = candidate
+    for key, candidate in best.items():
+        candidate.support = counts[key]
+        candidate.score += 0.4 * min(counts[key] - 1, 2)
+    return sorted(best.values(), key=lambda c: (-c.score, c.page, c.line))
+
+
+# -- where the label of a value is --------------------------------------------------------------------
+
+
+def label_of(page: Page, line: Line, start: int, rules: L.LabelSet) -> L.LabelHit | None:
+    """The label that a value at `line.text[start:]` is printed under: before it on its line, the
+    nearest labelled cell to its left on its row (`TOTAL | RM | 9.00`), or the line just above it
+    (forms that stack label over value)."""
+    hit = L.best_label(line.text[:start], rules)
+    if hit:
+        return hit
+    lefts = [other for other in page.rows[line.row] if other.x1 <= line.x0 + line.height * 0.5 and other is not line]
+    for other in reversed(lefts):
+        hit = L.best_label(other.text, rules)
+        if hit:
+            return hit
+    if lefts or line.row == 0:
+        return None
+    above = [other for other in page.rows[line.row - 1] if other.x0 < line.x1 and other.x1 > line.x0]
+    return L.best_label(above[0].text, rules) if above and not amounts.find(above[0].text) else None
+
+
+def label_weight(hit: L.LabelHit | None) -> float:
+    if hit is None:
+        return 0.0
+    return hit.weight if hit.weight else -3.0
+
+
+# -- dates --------------------------------------------------------------------------------------------
+
+
+_TIME = re.compile(r"^\W{0,3}\d{1,2}[:.]\d{2}(?![\d/])")
+
+
+def find_dates(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found = []
+    for page in ctx.pages:
+        for line in page.lines:
+            for token in dates.find(line.text):
+                found += _date_candidate(ctx, page, line, token, rule)
+    return found
+
+
+def _date_candidate(ctx: Context, page: Page, line: Line, token: dates.DateToken, rule: FieldRule) -> list[Candidate]:
+    value = token.reading(ctx.date_order.order)
+    if value is None:  # ambiguous and nothing decides: the day-first reading, flagged by `alternatives`
+        value = token.readings.get("DMY") or min(token.values)
+    alternatives = sorted(d.isoformat() for d in token.values if d != value)
+    hit = label_of(page, line, token.start, rule.labels)
+    score = 1.0 + label_weight(hit) - 0.02 * line.index / max(1, len(page.lines))
+    why = f"label {hit.phrase!r}" if hit and hit.weight else "a date on the page"
+    if _TIME.search(line.text[token.end:token.end + 12]):
+        score, why = score + 0.8, why + ", with a time (a transaction's timestamp)"
+    if line.height > 1.6 * page.median_height:
+        score, why = score - 0.5, why + ", in large type (a stamp)"
+    undecided = token.ambiguous and ctx.date_order.order is None
+    return [Candidate(value.isoformat(), token.text, page.number, line.index, score, why,
+                      alternatives if undecided else [])]
+
+
+# -- amounts ------------------------------------------------------------------------------------------
+
+
+def find_amounts(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found: list[Candidate] = []
+    whole_penalty = 1.5 if _prints_cents(ctx) else 0.5  # "TOTAL 3" on a page of 9.00s is a count
+    for page in ctx.pages:
+        for line in page.lines:
+            for token in amounts.find(line.text):
+                hit = label_of(page, line, token.start, rule.labels)
+                if hit is None or not hit.weight:
+                    continue
+                table = _table_row(page, line, token)
+                if table and (rule.name_hint == "total" or not _rightmost(page, line, token)):
+                    continue  # a tax summary's TOTAL row, or a column that is not the field's
+                score = hit.weight + (0.3 if token.cents else -whole_penalty) - (0.3 if table else 0)
+                found.append(Candidate(float(token.value), token.text, page.number, line.index, score,
+                                       f"label {hit.phrase!r}"))
+    if rule.name_hint == "total":
+        _last_printed_wins(found)
+        found += _arithmetic(ctx, found)
+    return found
+
+
+def _table_row(page: Page, line: Line, token: amounts.AmountToken) -> bool:
+    """Two or more money values on a labelled row: a table row (a tax summary), not a field."""
+    money = {t.value for other in page.rows[line.row] for t in amounts.find(other.text) if t.cents}
+    return len(money) >= 2
+
+
+def _prints_cents(ctx: Context) -> bool:
+    tokens = [t for page in ctx.pages for line in page.lines for t in amounts.find(line.text)]
+    return sum(t.cents for t in tokens) >= 0.5 * len(tokens) > 0
+
+
+def _rightmost(page: Page, line: Line, token: amounts.AmountToken) -> bool:
+    row_tokens = [(other.x0, t.start) for other in page.rows[line.row] for t in amounts.find(other.text) if t.cents]
+    return bool(row_tokens) and max(row_tokens) == (line.x0, token.start)
+
+
+def _last_printed_wins(found: list[Candidate]) -> None:
+    """Totals are printed after the sums they total: the lowest labelled total gains most."""
+    ranked = sorted(found, key=lambda c: (c.page, c.line))
+    for rank, candidate in enumerate(ranked):
+        candidate.score += rank / max(1, len(ranked) - 1) if len(ranked) > 1 else 0.0
+
+
+def _arithmetic(ctx: Context, labelled: list[Candidate]) -> list[Candidate]:
+    """What the page's own sums say the total is: paid minus change, subtotal plus tax and rounding.
+    A labelled total that agrees gains; an amount printed elsewhere that agrees becomes a candidate."""
+    paid = _values(ctx, L.PAYMENT)
+    change = [value for value, _ in _values(ctx, L.CHANGE)] or [Decimal(0)]
+    sums: dict[Decimal, list[tuple[float, str]]] = defaultdict(list)
+    for value, _ in paid:
+        for back in change:
+            if value - back > 0:
+                sums[value - back].append((1.0, f"paid {value} - change {back}"))
+    for total, why in _sum_of_parts(ctx).items():
+        sums[total].append((0.5, why))
+    printed = {t.value: (page, line, t) for page in ctx.pages for line in page.lines
+               for t in amounts.find(line.text) if t.cents}
+    out = []
+    for total, reasons in sums.items():
+        gain = max(weight for weight, _ in reasons) + 0.3 * (len(reasons) - 1)
+        why = "; ".join(text for _, text in reasons)
+        matches = [c for c in labelled if Decimal(str(c.value)) == total]
+        for candidate in matches:
+            candidate.score += gain
+            candidate.why += f"; = {why}"
+        if not matches and total in printed:
+            page, line, token = printed[total]
+            out.append(Candidate(float(total), token.text, page.number, line.index, 1.0 + gain, why))
+    return out
+
+
+def _sum_of_parts(ctx: Context) -> dict[Decimal, str]:
+    subtotals = [value for value, _ in _values(ctx, L.SUBTOTAL)]
+    taxes = [value for value, _ in _values(ctx, L.TAX)] + [Decimal(0)]
+    extras = [value for value, _ in _values(ctx, L.ADJUSTMENT)] + [Decimal(0)]
+    sums = {}
+    for sub in subtotals:
+        for tax in taxes:
+            for extra in extras:
+                if tax or extra:
+                    sums[sub + tax + extra] = f"subtotal {sub} + {tax} + {extra}"
+    return sums
+
+
+def _values(ctx: Context, rules: L.LabelSet) -> list[tuple[Decimal, tuple[Page, Line]]]:
+    values = []
+    for page in ctx.pages:
+        for line in page.lines:
+            for token in amounts.find(line.text):
+                hit = label_of(page, line, token.start, rules)
+                if hit and hit.weight and token.cents and not _table_row(page, line, token):
+                    values.append((token.value, (page, line)))
+    return values
+
+
+def find_currency(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found = []
+    for page in ctx.pages:
+        for line in page.lines:
+            for code in amounts.currencies(line.text):
+                found.append(Candidate(code, code, page.number, line.index, 1.0, "printed currency"))
+    return found
+
+
+# -- text values after a label ---------------------------------------------------------------------------
+
+
+def labelled_text(page: Page, line: Line, hit: L.LabelHit) -> tuple[str, Line] | None:
+    """The value printed after a label: on its line, to its right on the row, or just below it."""
+    rest = L.after_label(line.text, hit.phrase)
+    if rest:
+        return rest, line
+    right = page.same_row_right(line)
+    if right:
+        return right[0].text.strip(), right[0]
+    below = page.below(line, rows=1)
+    if below and L.best_label(below[0].text, L.LabelSet(labels=(hit.phrase,))) is None:
+        return below[0].text.strip(), below[0]
+    return None
+
+
+def find_labelled(ctx: Context, rule: FieldRule, accept: Callable[[str], str | None]) -> list[Candidate]:
+    found = []
+    for page in ctx.pages:
+        for line in page.lines:
+            hit = L.best_label(line.text, rule.labels)
+            if not hit or not hit.weight or hit.start > 0:
+                continue
+            value = labelled_text(page, line, hit)
+            cleaned = accept(value[0]) if value else None
+            if value and cleaned:
+                score = hit.weight - 0.01 * line.index / max(1, len(page.lines))
+                found.append(Candidate(cleaned, value[0], page.number, value[1].index, score,
+                                       f"label {hit.phrase!r}"))
+    return found
+
+
+def _identifier(text: str) -> str | None:
+    token = text.split()[0].strip(".,;:") if text.split() else ""
+    if len(token) < 3 or len(token) > 40 or not any(ch.isdigit() for ch in token):
+        return None
+    return token
+
+
+def _name(text: str) -> str | None:
+    cleaned = text.strip(" :.-")
+    if len(cleaned) < 2 or sum(ch.isdigit() for ch in cleaned) > len(cleaned) / 3:
+        return None
+    return cleaned[:160]
+
+
+def _text(text: str) -> str | None:
+    cleaned = text.strip(" :.-")
+    return cleaned[:160] if len(cleaned) >= 2 else None
+
+
+def find_identifiers(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    return find_labelled(ctx, rule, _identifier)
+
+
+def find_people(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    return find_labelled(ctx, rule, _name)
+
+
+def find_texts(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    return find_labelled(ctx, rule, _text)
+
+
+# -- organisations ------------------------------------------------------------------------------------
+
+
+TOP_ROWS = 12  # a letterhead or a shop's name is printed in the first rows
+
+
+def find_orgs(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found = find_labelled(ctx, rule, _org_name) if rule.labels.strong or rule.labels.labels else []
+    for candidate in found:
+        candidate.score += 1.0 + _org_shape(candidate.value)
+    page = ctx.pages[0] if ctx.pages else None
+    if page is not None:
+        found += _letterhead(page)
+    return found
+
+
+def _org_name(text: str) -> str | None:
+    """A printed name without its registration number; None for what is not a name."""
+    name = L.REGISTRATION.sub("", text).strip(" ,;:-")
+    if L.NOT_A_NAME.search(name) or _name(name) is None or dates.find(name) or sum(ch.isalpha() for ch in name) < 3:
+        return None
+    return name
+
+
+def _letterhead(page: Page) -> list[Candidate]:
+    median = page.median_height
+    out = []
+    for row_number, row in enumerate(page.rows[:TOP_ROWS]):
+        for first, segment in _segments(row):
+            text = _org_name(_joined(page, first, segment))
+            if text is None:
+                continue
+            size = min(0.8, 0.8 * (first.height / median - 1))
+            score = 1.2 + _org_shape(text) - 0.25 * row_number + size
+            out.append(Candidate(text, text, page.number, first.index, score, "top of the page"))
+    return out
+
+
+def _segments(row: list[Line]) -> list[tuple[Line, str]]:
+    """Lines of a row printed close together are one text: `SAM | SAM TRADING | CO`."""
+    segments: list[tuple[Line, list[Line]]] = []
+    for line in row:
+        if segments and line.x0 - segments[-1][1][-1].x1 < 1.5 * line.height:
+            segments[-1][1].append(line)
+        else:
+            segments.append((line, [line]))
+    return [(first, " ".join(part.text.strip() for part in parts)) for first, parts in segments]
+
+
+def _org_shape(text: str) -> float:
+    """Legal suffixes and trade words make a name; addresses and lower-case notes typed on a scan do not."""
+    letters = [ch for ch in text if ch.isalpha()]
+    upper = sum(ch.isupper() for ch in letters) / max(1, len(letters))
+    score = 1.5 if L.LEGAL_SUFFIX.search(text) else 0.0
+    score += 0.1 if L.TRADE_WORDS.search(text) else 0.0
+    score += 0.3 if upper > 0.8 else (-1.0 if upper < 0.2 else 0.0)
+    score -= 1.5 if L.ADDRESS.search(text) and not L.LEGAL_SUFFIX.search(text) else 0.0
+    return score
+
+
+def _joined(page: Page, line: Line, text: str) -> str:
+    """A name printed over two lines: `AIK HUAT HARDWARE ENTERPRISE` / `(SETIA ALAM) SDN BHD`."""
+    text = text.strip()
+    if L.LEGAL_SUFFIX.search(text) or line.row + 1 >= len(page.rows):
+        return text
+    below = [other for other in page.rows[line.row + 1] if other.x0 < line.x1 and other.x1 > line.x0]
+    if len(below) != 1 or _org_name(below[0].text) is None:
+        return text
+    tail = L.REGISTRATION.sub("", below[0].text).strip()
+    bare = L.LEGAL_SUFFIX.sub("", tail).strip(" .()")
+    suffix_only = L.LEGAL_SUFFIX.search(tail) and (tail.startswith("(") or len(bare) <= 4)
+    if suffix_only or re.search(r"(&|\band|-)$", text, re.IGNORECASE):
+        return f"{text} {tail}"
+    return text
+
+
+# -- keywords, titles, document types ---------------------------------------------------------------------
+
+
+def find_keywords(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found = find_labelled(ctx, rule, _text)
+    for page in ctx.pages:
+        for line in page.lines:
+            words = L.normal(line.text)
+            for keyword in rule.keywords:
+                if L.best_label(words, L.LabelSet(labels=(keyword,))):
+                    printed = _printed(line.text, keyword)
+                    found.append(Candidate(printed, printed, page.number, line.index, 1.0, "payment keyword"))
+    return found
+
+
+def _printed(text: str, keyword: str) -> str:
+    """The keyword as printed on the line (its case), for grounding."""
+    import re
+
+    pattern = r"[^\w]*".join(re.escape(word) for word in keyword.split())
+    match = re.search(pattern, text, re.IGNORECASE)
+    return match.group(0) if match else keyword.title()
+
+
+def find_titles(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    if not ctx.pages or not ctx.pages[0].lines:
+        return []
+    page = ctx.pages[0]
+    top = [line for row in page.rows[:8] for line in row if sum(ch.isalpha() for ch in line.text) >= 3]
+    return [Candidate(line.text.strip(), line.text, page.number, line.index,
+                      line.height / page.median_height - 0.05 * line.row, "largest type near the top")
+            for line in top]
+
+
+def find_document_types(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    found = []
+    for page in ctx.pages[:1]:
+        for line in page.lines[:40]:
+            words = L.normal(line.text)
+            for phrase, kind in L.DOCUMENT_TYPES:
+                if L.best_label(words, L.LabelSet(labels=(phrase,))):
+                    score = 2.0 - 0.03 * line.row + len(phrase) / 20
+                    found.append(Candidate(kind, line.text, page.number, line.index, score, f"printed {phrase!r}"))
+                    break
+    return found
+
+
+FINDERS: dict[str, Finder] = {
+    "date": find_dates, "amount": find_amounts, "currency": find_currency, "identifier": find_identifiers,
+    "person": find_people, "text": find_texts, "org": find_orgs, "keyword": find_keywords,
+    "title": find_titles, "document_type": find_document_types,
+}
+
+
+def as_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -1,0 +1,206 @@
+"""The printed labels that anchor a value, as data.
+
+Each field role has labels that point at its value (weighted: `strong` beats
+`labels`) and labels that must not (`exclude`: CHANGE is not the total). A
+line's label is its longest matching phrase, so `TOTAL (INCL GST)` is a
+total while `TOTAL GST` is a tax line. Matching is on upper-cased words with
+punctuation removed. `[labels.SCHEMA.FIELD]` in models.toml adds to these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+
+@dataclass(frozen=True)
+class LabelSet:
+    strong: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def extended(self, labels: list[str] | tuple[str, ...] = (), exclude: list[str] | tuple[str, ...] = ()) -> "LabelSet":
+        return LabelSet(self.strong, (*self.labels, *map(normal, labels)), (*self.exclude, *map(normal, exclude)))
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    phrase: str
+    weight: float  # 3 strong, 2 label, 0 excluded
+    start: int  # in the normalised text
+    end: int
+
+
+def normal(text: str) -> str:
+    """Upper case, letters and digits only, single spaces: `Total (Incl. GST):` -> `TOTAL INCL GST`."""
+    return re.sub(r"\s+", " ", re.sub(r"[^\w%#]+", " ", text.upper().replace("_", " "))).strip()
+
+
+@lru_cache(maxsize=4096)
+def _pattern(phrase: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w]){re.escape(phrase)}(?![\w])")
+
+
+def best_label(text: str, labels: LabelSet) -> LabelHit | None:
+    """The longest label phrase in `text` (normalised); weight 0 when it is an excluded one."""
+    line = normal(text)
+    hits = []
+    for weight, phrases in ((3.0, labels.strong), (2.0, labels.labels), (0.0, labels.exclude)):
+        for phrase in phrases:
+            match = _pattern(phrase).search(line)
+            if match:
+                hits.append(LabelHit(phrase, weight, match.start(), match.end()))
+    if not hits:
+        return None
+    return max(hits, key=lambda hit: (len(hit.phrase), hit.weight == 0))  # a tie goes to the exclusion
+
+
+def after_label(text: str, phrase: str) -> str:
+    """What is printed after a label on the same line: `Invoice No.: INV-12` -> `INV-12`."""
+    words = phrase.split()
+    pattern = r"[^\w%#]*".join(re.escape(word) for word in words)
+    match = re.search(rf"(?<!\w){pattern}(?!\w)", text, re.IGNORECASE)
+    if not match:
+        return ""
+    return text[match.end():].lstrip(" .:#-=|\t").strip()
+
+
+# -- amounts ----------------------------------------------------------------------------------------
+
+TOTAL = LabelSet(
+    strong=(
+        "GRAND TOTAL", "TOTAL DUE", "AMOUNT DUE", "BALANCE DUE", "TOTAL PAYABLE", "AMOUNT PAYABLE", "NETT TOTAL",
+        "NET TOTAL", "TOTAL NETT", "ROUNDED TOTAL", "TOTAL ROUNDED", "TOTAL AFTER ROUNDING", "TOTAL INCL",
+        "TOTAL INCLUSIVE", "INCL GST", "INCLUSIVE OF GST", "INCL VAT", "TOTAL INC", "TOTAL AMOUNT DUE",
+        "TOTAL TO PAY", "AMOUNT TO PAY", "NET AMOUNT", "NETT AMOUNT", "TOTAL SALES INCLUSIVE",
+        "GESAMTBETRAG", "ZU ZAHLEN", "SUMME", "TOTAL TTC", "NET A PAYER", "MONTANT TTC", "IMPORTE TOTAL",
+        "TOTALE", "TE BETALEN", "TOTAAL", "JUMLAH BESAR", "JUMLAH PERLU DIBAYAR",
+    ),
+    labels=(
+        "TOTAL", "TOTAL AMOUNT", "TOTAL RM", "TOTAL SALES", "TOTAL AMT", "AMOUNT", "AMT", "GESAMT", "JUMLAH",
+        "MONTANT", "IMPORTE", "TOTAL EUR", "TOTAL USD", "TOTAL CHF", "TOTAL GBP", "BALANCE", "AMOUNT CLAIMED",
+        "TOTAL CLAIMED", "CLAIM AMOUNT", "TOTAL CHARGES", "TOTAL CHARGE",
+    ),
+    exclude=(
+        "SUBTOTAL", "SUB TOTAL", "SUB TOTAL AMOUNT", "CHANGE", "CHANGE DUE", "CASH", "TENDERED", "TENDER",
+        "CASH TENDERED", "AMOUNT TENDERED", "DISCOUNT", "DISC", "TOTAL DISCOUNT", "TOTAL SAVINGS", "SAVINGS",
+        "GST", "TAX", "VAT", "SST", "TOTAL GST", "TOTAL TAX", "TOTAL VAT", "GST AMOUNT", "TAX AMOUNT",
+        "GST SUMMARY", "SERVICE CHARGE", "SERVICE TAX", "ROUNDING", "ROUNDING ADJ", "ROUNDING ADJUSTMENT", "ROUND ADJ",
+        "TOTAL QTY", "TOT QTY", "TOTAL QUANTITY", "NO OF QTY", "QTY", "TOTAL ITEMS", "TOTAL ITEM", "NO OF ITEMS", "ITEM COUNT", "TOTAL EXCL",
+        "TOTAL EXCLUDING", "EXCL GST", "EXCLUSIVE OF GST", "TOTAL EXCLUSIVE", "TOTAL SALES EXCLUDING",
+        "TOTAL BEFORE", "POINTS", "BALANCE POINTS", "AMOUNT PAID", "PAID", "DEPOSIT", "NETTO", "MWST",
+        "PAYMENT", "VISA", "MASTERCARD", "CREDIT CARD", "DEBIT", "CARD",
+    ),
+)
+# Payment lines: the total when nothing else says so (CASH 9.00 with CHANGE 0.00).
+PAYMENT = LabelSet(labels=("CASH", "VISA", "MASTERCARD", "MASTER", "CREDIT CARD", "DEBIT CARD", "CARD", "PAYMENT",
+                           "AMOUNT TENDERED", "CASH TENDERED", "TENDERED", "PAID", "E WALLET", "EFTPOS"))
+SUBTOTAL = LabelSet(labels=("SUBTOTAL", "SUB TOTAL", "SUB TOTAL EX", "SUB TOTAL EXCL", "TOTAL EXCL", "TOTAL EXCLUDING",
+                            "EXCL GST", "ZWISCHENSUMME", "NETTO", "SOUS TOTAL", "TOTAL HT"))
+ADJUSTMENT = LabelSet(labels=("ROUNDING", "ROUNDING ADJ", "ROUNDING ADJUSTMENT", "ROUND ADJ", "SERVICE CHARGE",
+                              "SERVICE CHARGE 10%", "SVC CHARGE", "DISCOUNT", "SHIPPING", "DELIVERY"))
+CHANGE = LabelSet(labels=("CHANGE", "CHANGE DUE", "BAKI", "RÜCKGELD", "RENDU"))
+TAX = LabelSet(
+    strong=("GST AMOUNT", "TAX AMOUNT", "TOTAL GST", "TOTAL TAX", "TOTAL VAT", "VAT AMOUNT", "SST AMOUNT", "GST 6%",
+            "GST 6", "SR 6%", "MWST", "USt", "TVA"),
+    labels=("GST", "TAX", "VAT", "SST", "SALES TAX", "SERVICE TAX", "IVA", "BTW"),
+    exclude=("GST ID", "GST REG", "GST NO", "GST REG NO", "TAX INVOICE", "VAT NO", "VAT REG", "TAX ID", "EXCL GST",
+             "INCL GST", "TOTAL INCL", "INCLUSIVE OF GST", "EXCLUSIVE OF GST", "GST SUMMARY", "ZR", "TAX CODE",
+             "TOTAL EXCL", "AMOUNT RM", "SUBTOTAL"),
+)
+AMOUNT_PAID = LabelSet(strong=("AMOUNT PAID", "PAID AMOUNT", "ALREADY PAID", "TOTAL PAID", "DEPOSIT PAID"),
+                       labels=("PAID", "DEPOSIT"), exclude=("UNPAID", "TO BE PAID", "PAID BY"))
+
+# -- dates ----------------------------------------------------------------------------------------
+
+DATE = LabelSet(
+    strong=("INVOICE DATE", "DATE OF ISSUE", "ISSUE DATE", "RECEIPT DATE", "TRANSACTION DATE", "BILL DATE",
+            "DOCUMENT DATE", "RECHNUNGSDATUM", "DATE DE FACTURE", "FECHA DE FACTURA", "TARIKH"),
+    labels=("DATE", "DATED", "ISSUED", "DATUM", "FECHA", "DATA", "DT", "TIME"),
+    exclude=("DUE DATE", "DUE", "PAYMENT DUE", "EXPIRY", "EXPIRY DATE", "EXP", "VALID UNTIL", "DELIVERY DATE",
+             "DATE OF BIRTH", "DOB", "BIRTH", "FÄLLIG", "ECHEANCE", "SHIP DATE", "PERIOD", "BEST BEFORE"),
+)
+SERVICE_FROM = LabelSet(strong=("SERVICE FROM", "DATE OF SERVICE", "SERVICE DATE", "ADMISSION DATE", "ADMITTED",
+                                "TREATMENT DATE", "FROM DATE", "DATE FROM"),
+                        labels=("FROM", "START", "VISIT DATE"),
+                        exclude=("DATE OF CLAIM", "CLAIM DATE", "DATE OF BIRTH", "SERVICE TO", "TO"))
+SERVICE_TO = LabelSet(strong=("SERVICE TO", "DISCHARGE DATE", "DISCHARGED", "TO DATE", "DATE TO", "END DATE"),
+                      labels=("TO", "UNTIL", "END"),
+                      exclude=("DATE OF CLAIM", "CLAIM DATE", "DATE OF BIRTH", "SERVICE FROM", "FROM"))
+
+# -- identifiers ----------------------------------------------------------------------------------
+
+INVOICE_NUMBER = LabelSet(
+    strong=("INVOICE NO", "INVOICE NUMBER", "INVOICE #", "INVOICE NR", "INV NO", "INV #", "TAX INVOICE NO",
+            "RECHNUNGSNUMMER", "RECHNUNG NR", "FACTURE NO", "NUMERO DE FACTURE", "FACTURA NO", "BILL NO",
+            "RECEIPT NO", "DOCUMENT NO"),
+    labels=("INVOICE", "NO", "NUMBER", "REF", "REFERENCE", "#"),
+    exclude=("PO NUMBER", "PO NO", "ORDER NO", "ORDER NUMBER", "CUSTOMER NO", "ACCOUNT NO", "VAT NO", "GST NO",
+             "TAX ID", "TEL NO", "PHONE", "FAX", "REG NO", "COMPANY NO", "PAGE"),
+)
+CLAIM_NUMBER = LabelSet(strong=("CLAIM NO", "CLAIM NUMBER", "CLAIM #", "CLAIM ID", "CLAIM REF"),
+                        labels=("CLAIM", "REFERENCE", "REF"), exclude=("POLICY NO", "POLICY NUMBER", "MEMBER NO"))
+POLICY_NUMBER = LabelSet(strong=("POLICY NO", "POLICY NUMBER", "POLICY #", "MEMBER NO", "MEMBER NUMBER",
+                                 "MEMBERSHIP NO", "MEMBER ID", "INSURANCE NO", "CERTIFICATE NO"),
+                         labels=("POLICY", "MEMBER"), exclude=("CLAIM NO", "CLAIM NUMBER"))
+
+# -- names ----------------------------------------------------------------------------------------
+
+LEGAL_SUFFIX = re.compile(
+    r"\b(SDN\.? ?BHD|BHD|S/B|LTD|LIMITED|LLC|L\.L\.C|INC|INCORPORATED|CORP|CORPORATION|CO\.|COMPANY|GMBH|AG|KG|"
+    r"S\.A\.?|SA|S\.L\.?|SARL|SAS|S\.P\.A\.?|SRL|B\.V\.?|BV|N\.V\.?|PTY|PLC|LLP|PTE|OY|AB|A/S|& SONS|& CO)\b\.?",
+    re.IGNORECASE)
+TRADE_WORDS = re.compile(
+    r"\b(ENTERPRISE|ENTERPRISES|TRADING|HARDWARE|STATIONERY|RESTAURANT|RESTORAN|PERNIAGAAN|KEDAI|MART|MARKET|"
+    r"SUPERMARKET|STORE|STORES|SHOP|BOOKS|PHARMACY|FARMASI|CAFE|BAKERY|GALLERY|MOTOR|MACHINERY|INDUSTRIES|"
+    r"SUPPLIES|LOGISTICS|SERVICES|HOLDINGS|GROUP|INTERNATIONAL|CLINIC|KLINIK|HOSPITAL|MEDICAL|DENTAL|CENTRE|CENTER|"
+    r"PRACTICE|PHYSIOTHERAPY|PETRO|STATION|HOTEL|DECO)\b", re.IGNORECASE)
+NOT_A_NAME = re.compile(
+    r"\b(TEL|TELEPHONE|PHONE|FAX|EMAIL|E-MAIL|WWW|HTTP|GST|VAT|REG|REGISTRATION|CO REG|COMPANY NO|ROC|"
+    r"INVOICE|RECEIPT|TAX|CASH|BILL|DATE|TIME|WELCOME|THANK|CASHIER|TABLE|ORDER|MEMBER|POS|TERMINAL|DOC|QTY|PAGE|"
+    r"SIMPLIFIED)\b|@|\.COM\b|\d{4,}",
+    re.IGNORECASE)
+ADDRESS = re.compile(r"\b(JALAN|JLN|TAMAN|TMN|LORONG|ROAD|RD|STREET|ST|AVENUE|AVE|LANE|STRASSE|STR|RUE|NO\.|LOT|"
+                     r"BLOCK|BLK|FLOOR|LEVEL|SUITE|UNIT|BANDAR|KAWASAN|SEKSYEN|PO BOX)\b", re.IGNORECASE)
+REGISTRATION = re.compile(r"\s*[(\[]?\s*(?:CO\.?\s*(?:REG|NO)\.?\s*:?\s*)?\d{4,}[-\s]?[A-Z]?\s*[)\]]?\s*$", re.IGNORECASE)
+ORG_FROM = LabelSet(strong=("FROM", "SELLER", "SUPPLIER", "VENDOR", "ISSUED BY", "SOLD BY", "MERCHANT", "COMPANY",
+                            "PAYEE"),
+                    exclude=("BILL TO", "SHIP TO", "SOLD TO", "CUSTOMER", "INVOICE TO", "DELIVER TO", "CLIENT",
+                             "BUYER", "RECIPIENT", "ATTENTION", "ATTN"))
+PROVIDER = LabelSet(strong=("PROVIDER", "SERVICE PROVIDER", "PROVIDER NAME", "DOCTOR", "PHYSICIAN", "CLINIC",
+                            "HOSPITAL", "TREATING DOCTOR", "PRACTITIONER", "FACILITY"),
+                    exclude=("PROVIDER NO", "PROVIDER ID", "PROVIDER NUMBER"))
+PERSON = LabelSet(strong=("CLAIMANT", "CLAIMANT NAME", "NAME OF CLAIMANT", "PATIENT", "PATIENT NAME",
+                          "INSURED", "INSURED NAME", "MEMBER NAME", "POLICYHOLDER", "POLICY HOLDER", "EMPLOYEE NAME"),
+                  labels=("NAME", "FULL NAME"),
+                  exclude=("COMPANY NAME", "PROVIDER NAME", "DOCTOR", "SIGNATURE", "SIGNATURE OF CLAIMANT",
+                           "NAME OF BANK", "BANK NAME"))
+DIAGNOSIS = LabelSet(strong=("DIAGNOSIS", "DIAGNOSIS CODE", "ICD", "ICD 10", "CONDITION", "NATURE OF ILLNESS"),
+                     labels=("REASON", "ILLNESS", "INJURY", "TREATMENT"))
+
+# -- keywords -------------------------------------------------------------------------------------
+
+PAYMENT_METHODS = ("VISA", "MASTERCARD", "MASTER CARD", "AMEX", "AMERICAN EXPRESS", "DEBIT CARD", "CREDIT CARD",
+                   "DEBIT", "CREDIT", "CASH", "CHEQUE", "CHECK", "E-WALLET", "EWALLET", "GRABPAY", "BOOST",
+                   "TOUCH N GO", "PAYPAL", "APPLE PAY", "GOOGLE PAY", "MAESTRO", "EC KARTE", "GIROCARD", "BANK TRANSFER")
+PAYMENT_LABELS = LabelSet(strong=("PAID BY", "PAYMENT METHOD", "PAYMENT MODE", "PAYMENT TYPE", "TENDER TYPE",
+                                  "PAID WITH", "ZAHLART", "MODE DE PAIEMENT"))
+DOCUMENT_TYPES = (
+    ("TAX INVOICE", "invoice"), ("INVOICE", "invoice"), ("RECHNUNG", "invoice"), ("FACTURE", "invoice"),
+    ("FACTURA", "invoice"), ("RECEIPT", "receipt"), ("CASH BILL", "receipt"), ("CASH SALE", "receipt"),
+    ("KASSENBON", "receipt"), ("QUITTUNG", "receipt"), ("CLAIM FORM", "claim form"), ("CLAIM", "claim form"),
+    ("STATEMENT", "statement"), ("CONTRACT", "contract"), ("AGREEMENT", "contract"), ("CREDIT NOTE", "credit note"),
+    ("DELIVERY NOTE", "delivery note"), ("PURCHASE ORDER", "purchase order"), ("QUOTATION", "quotation"),
+    ("QUOTE", "quotation"), ("LETTER", "letter"), ("CERTIFICATE", "certificate"), ("FORM", "form"),
+)
+
+
+@dataclass
+class Rules:
+    """The label sets of one schema's fields (built-in roles plus models.toml additions)."""
+
+    by_field: dict[str, LabelSet] = field(default_factory=dict)
+
+    def get(self, name: str, default: LabelSet) -> LabelSet:
+        return self.by_field.get(name, default)

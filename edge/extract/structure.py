@@ -1,0 +1,121 @@
+"""Values built from the layout rather than picked: table rows, label/value pairs, parties, a summary.
+
+Line items come from table rows (a description on the left, amounts on the
+right, between a header and the totals) and only when the route asks for
+lists. Label/value pairs are `Label: value` lines and two-column rows. All of
+it is text printed on the page; the summary is composed from fields already
+found, never written by a model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import amounts
+from . import labels as L
+from .candidates import Candidate, Context, find_orgs
+from .fields import FieldRule
+from .layout import Line, Page
+
+MAX_ROWS = 50
+MAX_PAIRS = 30
+HEADER = re.compile(r"\b(DESCRIPTION|ITEM|ITEMS|PRODUCT|ARTICLE|QTY|QUANTITY|UNIT PRICE|PRICE|AMOUNT)\b")
+END = re.compile(r"\b(SUBTOTAL|SUB TOTAL|TOTAL|TAX|GST|VAT|AMOUNT DUE|BALANCE)\b")
+
+
+def items(ctx: Context) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for page in ctx.pages:
+        rows += _table_rows(page)
+    return rows[:MAX_ROWS]
+
+
+def _table_rows(page: Page) -> list[dict[str, Any]]:
+    inside, out = False, []
+    for row in page.rows:
+        text = L.normal("  ".join(line.text for line in row))
+        if not inside:
+            inside = len(HEADER.findall(text)) >= 2
+            continue
+        if END.search(text) and not re.search(r"[a-z]", "".join(line.text for line in row)[:3]):
+            break
+        item = _item(row)
+        if item:
+            out.append(item)
+    return out
+
+
+def _item(row: list[Line]) -> dict[str, Any] | None:
+    texts = [line.text for line in row]
+    tokens = [token for text in texts for token in amounts.find(text)]
+    money = [token for token in tokens if token.cents]
+    words = " ".join(text for text in texts if not amounts.find(text) or re.search(r"[A-Za-z]{3}", text))
+    description = re.sub(r"\s+\S*\d[\d.,]*\S*$", "", words).strip() if money else ""
+    if not money or not re.search(r"[A-Za-z]{2}", description):
+        return None
+    whole = [token for token in tokens if not token.cents and token.value == token.value.to_integral()]
+    quantity = float(whole[0].value) if whole else None
+    unit = float(money[-2].value) if len(money) >= 2 else None
+    return {"description": description[:160], "quantity": quantity, "unit_price": unit,
+            "total": float(money[-1].value)}
+
+
+def key_values(ctx: Context) -> list[dict[str, Any]]:
+    pairs: list[dict[str, Any]] = []
+    for page in ctx.pages:
+        for row in page.rows:
+            pairs += _pairs(row)
+    seen, unique = set(), []
+    for pair in pairs:
+        key = (pair["key"].casefold(), pair["value"])
+        if key not in seen:
+            seen.add(key)
+            unique.append(pair)
+    return unique[:MAX_PAIRS]
+
+
+def _pairs(row: list[Line]) -> list[dict[str, Any]]:
+    out = []
+    for line in row:
+        match = re.match(r"^\s*([A-Za-z][^:]{1,40}?)\s*:\s*(\S.*)$", line.text)
+        if match:
+            out.append({"key": match.group(1).strip(), "value": match.group(2).strip()[:160]})
+    if not out and len(row) == 2 and _label_like(row[0].text) and row[1].text.strip():
+        out.append({"key": row[0].text.strip(), "value": row[1].text.strip()[:160]})
+    return out
+
+
+def _label_like(text: str) -> bool:
+    text = text.strip()
+    return 2 <= len(text) <= 40 and not re.search(r"\d", text) and text[:1].isalpha()
+
+
+def parties(ctx: Context, rule: FieldRule) -> list[str]:
+    """Organisations named on the page: legal names and labelled parties, best first."""
+    names = []
+    for candidate in find_orgs(ctx, rule):
+        if candidate.score >= 2.0 and candidate.value not in names:
+            names.append(candidate.value)
+    return names[:5]
+
+
+def page_text(ctx: Context) -> str | None:
+    text = "\n".join(page.text for page in ctx.pages).strip()
+    return text[:4000] or None
+
+
+def summary(values: dict[str, Any], chosen: dict[str, Candidate]) -> str | None:
+    """A one-line summary made from the fields found: what, from whom, when, how much."""
+    parts = []
+    kind = values.get("document_type")
+    if kind:
+        parts.append(str(kind).capitalize())
+    title = values.get("title")
+    if title and (not kind or str(kind).casefold() not in str(title).casefold()):
+        parts.append(f"“{title}”")
+    if values.get("parties"):
+        parts.append("from " + values["parties"][0])
+    if values.get("date"):
+        parts.append("dated " + str(values["date"]))
+    return ", ".join(parts) or None
