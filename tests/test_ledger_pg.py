@@ -13,13 +13,14 @@ from edge.ledger.choose import redact, state_url
 from edge.ledger.postgresql import PostgresLedger
 from edge.ledger.shares import ShareMap, split_named
 from tests.conftest import wait_for
-from tests.pg_cluster import pg_cluster, pg_url  # noqa: F401  (fixtures)
+
+pytest_plugins = ("tests.pg_cluster",)  # the throwaway cluster: pg_cluster, pg_url
 
 INBOX = Path("/srv/inbox")
 
 
-def ledger(url: str, roots: list[Path] = [INBOX], lease: float = 30.0, **share) -> PostgresLedger:  # noqa: B006
-    return PostgresLedger(url, ShareMap.build(roots, **share), lease=lease)
+def ledger(url: str, roots: tuple[Path, ...] = (INBOX,), lease: float = 30.0, **share) -> PostgresLedger:
+    return PostgresLedger(url, ShareMap.build(list(roots), **share), lease=lease)
 
 
 def test_claims_are_exclusive_across_daemons(pg_url):
@@ -58,7 +59,7 @@ def test_a_running_file_found_again_is_marked_dirty_not_queued_twice(pg_url):
 
 
 def test_an_expired_lease_is_taken_over_and_the_late_holder_is_refused(pg_url):
-    dead = ledger(pg_url, lease=0.5)  # never beats: a host that died
+    dead = ledger(pg_url, lease=2)  # never beats: a host that died
     alive = ledger(pg_url, lease=30)
     dead.enqueue(f"{INBOX}/slow", str(INBOX), "metadata", 1, 1)
     assert dead.claim("metadata").holder == dead.holder
@@ -73,14 +74,14 @@ def test_an_expired_lease_is_taken_over_and_the_late_holder_is_refused(pg_url):
 
 
 def test_heartbeat_keeps_a_lease_and_status_lists_the_daemon(pg_url):
-    host = ledger(pg_url, lease=0.6)
+    host = ledger(pg_url, lease=3)
     other = ledger(pg_url)
     host.own()
     host.enqueue(f"{INBOX}/long", str(INBOX), "metadata", 1, 1)
     host.claim("metadata")
-    # several lease lengths pass while the heartbeat runs: the file is never claimable
-    seen = wait_for(lambda: (d := other.daemons()) and d[0].heartbeat_at > d[0].started_at + 2 and d, 20,
-                    what="heartbeats over 2 s")
+    # more than a lease length passes while the heartbeat runs: the file is never claimable
+    seen = wait_for(lambda: (d := other.daemons()) and d[0].heartbeat_at > d[0].started_at + 4 and d, 30,
+                    what="heartbeats over 4 s")
     assert other.claim("metadata") is None
     assert [(d.pid, d.jobs_held, d.live) for d in seen] == [(host.holder and int(host.holder.split(":")[1]), 1, True)]
     host.close()  # a clean stop releases what it held and deregisters
@@ -89,9 +90,9 @@ def test_heartbeat_keeps_a_lease_and_status_lists_the_daemon(pg_url):
 
 
 def test_hosts_mounting_the_share_at_different_paths_agree(pg_url):
-    here = ledger(pg_url, [Path("/mnt/office/scans")], share_root=Path("/mnt/office"))
-    there = ledger(pg_url, [Path("/Volumes/share/scans")], share_root=Path("/Volumes/share"))
-    named = ledger(pg_url, [Path("/data/x")], names={Path("/data/x"): "scans"})
+    here = ledger(pg_url, (Path("/mnt/office/scans"),), share_root=Path("/mnt/office"))
+    there = ledger(pg_url, (Path("/Volumes/share/scans"),), share_root=Path("/Volumes/share"))
+    named = ledger(pg_url, (Path("/data/x"),), names={Path("/data/x"): "scans"})
     here.enqueue("/mnt/office/scans/a/1.pdf", "/mnt/office/scans", "metadata", 9, 9)
     row = there.claim("metadata")
     assert (row.path, row.root) == ("/Volumes/share/scans/a/1.pdf", "/Volumes/share/scans")
@@ -100,7 +101,7 @@ def test_hosts_mounting_the_share_at_different_paths_agree(pg_url):
     assert named.snapshot() == {"/data/x/a/1.pdf": (9, 9, "done")}  # NAME=DIR: the same id
     assert named.enqueue("/data/x/a/1.pdf", "/data/x", "metadata", 9, 10) is True  # changed content: again
     assert here.claim("metadata").path == "/mnt/office/scans/a/1.pdf"
-    elsewhere = ledger(pg_url, [Path("/srv/other")])
+    elsewhere = ledger(pg_url, (Path("/srv/other"),))
     assert elsewhere.claim("metadata") is None  # a host claims only under the folders it watches
     for one in (here, there, named, elsewhere):
         one.close()

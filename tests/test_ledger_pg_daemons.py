@@ -17,7 +17,9 @@ import pytest
 
 from tests.conftest import ROOT, edge_env, run_edge, validate_sidecar, wait_for
 from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
-from tests.pg_cluster import PASSWORD, pg_cluster, pg_url  # noqa: F401  (fixtures)
+from tests.pg_cluster import PASSWORD
+
+pytest_plugins = ("tests.pg_cluster",)  # the throwaway cluster: pg_cluster, pg_url
 
 SLOW = "tests.fakes.flaky_engine:FlakyEngine"  # the metadata engine, made slow: jobs stay in flight
 DONE = re.compile(r"event=done path=(\S+)")
@@ -93,7 +95,7 @@ def test_three_daemons_3000_files_exactly_once(inbox, tmp_path, pg_url):
 
 
 def test_a_killed_host_s_leases_are_taken_over(inbox, tmp_path, pg_url):
-    config = slow_config(tmp_path, 0.3, "lease = 2\n")
+    config = slow_config(tmp_path, 0.3, "lease = 3\n")
     daemons = start_daemons(inbox, config, tmp_path, pg_url, 3)
     victim, survivors = daemons[0], daemons[1:]
     files = drop(inbox, 60)
@@ -121,7 +123,7 @@ def test_a_killed_host_s_leases_are_taken_over(inbox, tmp_path, pg_url):
     assert status(pg_url)["counts"]["done"] == 60
 
 
-def test_database_restart_mid_run_pauses_and_resumes(inbox, tmp_path, pg_url, pg_cluster):  # noqa: F811
+def test_database_restart_mid_run_pauses_and_resumes(inbox, tmp_path, pg_url, pg_cluster):
     daemons = start_daemons(inbox, slow_config(tmp_path, 0.5), tmp_path, pg_url, 2)
     files = drop(inbox, 40)
     wait_for(lambda: sum(sidecar_of(p).exists() for p in files) >= 6, 60, what="processing under way")
@@ -175,7 +177,7 @@ def status_sqlite(state: Path) -> dict:
 
 
 @pytest.mark.parametrize("case", ["bad url", "wrong password", "unreachable"])
-def test_a_bad_state_url_stops_edge_at_start_with_one_clear_line(case, inbox, tmp_path, pg_cluster):  # noqa: F811
+def test_a_bad_state_url_stops_edge_at_start_with_one_clear_line(case, inbox, tmp_path, pg_cluster):
     wrong = "Wr0ng-pa55word"
     url, says = {
         "bad url": (f"postgresql://edge:{wrong}@127.0.0.1:notaport/edge", "invalid"),

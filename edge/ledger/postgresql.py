@@ -321,9 +321,9 @@ class PostgresLedger:
         params = {"lane": lane, "roots": self.shares.root_ids, "now": time.time() if now is None else now,
                   "me": self.holder, "lease": self.lease}
 
-        def op(conn) -> tuple | None:
-            return (conn.execute(CLAIM_PENDING, params).fetchone()
-                    or conn.execute(CLAIM_EXPIRED, params).fetchone())
+        def op(conn) -> tuple | None:  # a dead host's files first: they have waited a lease already
+            return (conn.execute(CLAIM_EXPIRED, params).fetchone()
+                    or conn.execute(CLAIM_PENDING, params).fetchone())
 
         with self._lock:
             found = self.run(op)
