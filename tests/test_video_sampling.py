@@ -77,6 +77,16 @@ def test_keyframes_sampling_uses_the_streams_own_i_frames(tmp_path):
     assert report.decoded <= len(frames) * 2  # each one decoded right after its seek
 
 
+def test_snap_moves_targets_back_to_a_near_keyframe_and_decodes_only_those(tmp_path):
+    path = vh.write(tmp_path / "gop.mp4", vh.Clip(20, gop=40))  # an I-frame every 4 s
+    exact, exact_report = sample(path, mode="uniform", max=5)  # targets 2, 6, 10, 14, 18
+    snapped, report = sample(path, mode="uniform", max=5, snap=2.0)
+    assert [frame.t for frame in exact] == pytest.approx([2, 6, 10, 14, 18], abs=1e-6)
+    assert [frame.t for frame in snapped] == pytest.approx([0, 4, 8, 12, 16], abs=1e-6)
+    print(f"\nexact: {exact_report.decoded} frames decoded; snapped to keyframes: {report.decoded}")
+    assert report.decoded <= 5 * 2 < exact_report.decoded
+
+
 def test_frames_are_scaled_within_max_side_and_keep_the_aspect(tmp_path):
     path = vh.write(tmp_path / "wide.mp4", vh.Clip(2, size=(640, 360)))
     frames, _ = sample(path, max_side=320, mode="uniform", max=2)

@@ -35,6 +35,7 @@ class Clip:
     speech: np.ndarray | None = None  # int16 at ah.RATE
     times: list[float] | None = None  # explicit frame times: variable frame rate (mkv)
     motion: bool = True
+    texture: bool = False  # a smooth random texture that scrolls: real motion for the decoder (bench)
 
     def shot(self, t: float) -> int:
         return sum(1 for cut in self.cuts if t >= cut)
@@ -55,17 +56,30 @@ def picture(clip: Clip, t: float, index: int) -> np.ndarray:
     key = (clip.shot(t), clip.text_at(t), clip.size)
     if key not in _cache:
         image = Image.new("RGB", clip.size, SHOT_COLOURS[key[0] % len(SHOT_COLOURS)])
+        if clip.texture:
+            image = _textured(clip.size, key[0])
         if key[1]:
             draw = ImageDraw.Draw(image)
             draw.rectangle((0, height // 3, width, 2 * height // 3), fill="white")
             draw.text((width // 10, height // 3 + height // 12), key[1], fill="black", font=font(height // 8))
         _cache[key] = np.asarray(image)
     array = _cache[key]
+    if clip.texture:
+        return np.roll(array, index * 4, axis=1)
     if clip.motion and not key[1]:
         array = array.copy()
         x = (index * 2) % max(1, width - 8)
         array[4:12, x:x + 8] = 255 - array[0, 0]
     return array
+
+
+def _textured(size: tuple[int, int], shot: int) -> Image.Image:
+    """Low-frequency noise in the shot's colour: compressible, but every block moves."""
+    rng = np.random.default_rng(shot)
+    coarse = rng.integers(0, 256, (size[1] // 24 + 1, size[0] // 24 + 1, 3), dtype=np.uint8)
+    tint = np.array(SHOT_COLOURS[shot % len(SHOT_COLOURS)], dtype=np.uint16)
+    blended = ((coarse.astype(np.uint16) + tint * 3) // 4).astype(np.uint8)
+    return Image.fromarray(blended).resize(size, Image.Resampling.BILINEAR)
 
 
 def write(path: Path, clip: Clip) -> Path:

@@ -53,6 +53,7 @@ class Sampling:
     fps: float = 0.5
     scene_threshold: float = 0.3  # histogram distance (0..1) between thumbnails that counts as a cut
     scene_rate: float = 4.0  # thumbnails compared per second of video
+    snap: float = 0.0  # seconds a target may move back to the keyframe before it (0: exact times)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def sample(path: Path, sampling: Sampling, max_side: int, report: Report | None 
         cursor = Cursor(container, stream, report)
         report.targets = _targets(cursor, info, sampling, report)
         report.requested = len(report.targets)
-        yield from _frames_at(cursor, report.targets, max_side, path.name, max_pixels)
+        yield from _frames_at(cursor, report.targets, max_side, path.name, max_pixels, sampling.snap)
 
 
 def _targets(cursor: Cursor, info: VideoInfo, sampling: Sampling, report: Report) -> list[float]:
@@ -209,11 +210,11 @@ def _targets(cursor: Cursor, info: VideoInfo, sampling: Sampling, report: Report
     return uniform_times(duration, sampling.max)
 
 
-def _frames_at(cursor: Cursor, times: list[float], max_side: int, name: str,
-               max_pixels: int) -> Iterator[Frame]:
+def _frames_at(cursor: Cursor, times: list[float], max_side: int, name: str, max_pixels: int,
+               snap: float = 0.0) -> Iterator[Frame]:
     taken: list[float] = []
     for target in times:
-        frame = cursor.frame_at(target)
+        frame = cursor.frame_at(cursor.snapped(target, snap))
         ended = frame is None
         if ended:
             cursor.report.note("ended_early", f"the stream ends before {target:.2f} s (truncated, or the headers "
@@ -264,11 +265,16 @@ class Cursor:
         self.last: av.VideoFrame | None = None
         self.gop = 0.0  # the longest keyframe interval seen: within it decoding on beats seeking
         self._key_at: float | None = None
-        self.keys: list[float] = []  # keyframe times, when a pass has found them
+        self.keys = _indexed_keys(stream, self.start)  # keyframe times (the container's index, or a pass)
         self._frames: Iterator[av.VideoFrame] | None = None
 
     def seconds(self, frame: av.VideoFrame) -> float:
         return (frame.time if frame.time is not None else 0.0) - self.start
+
+    def snapped(self, target: float, snap: float) -> float:
+        """The keyframe before `target` when it is at most `snap` seconds earlier (a frame decoded alone)."""
+        before = [key for key in self.keys if key <= target + _EPSILON]
+        return before[-1] if snap and before and target - before[-1] <= snap else target
 
     def frame_at(self, target: float) -> av.VideoFrame | None:
         """The first frame at or after `target` seconds (the last one if the stream ends first)."""
@@ -285,9 +291,11 @@ class Cursor:
         if self._frames is None:
             return True
         here = self.seconds(self.last) if self.last is not None else 0.0
-        if any(here + _EPSILON < key <= target + _EPSILON for key in self.keys):
-            return True  # a keyframe lies between: seeking to it decodes less
-        return target < here - _EPSILON or target - here > max(self.gop, 1.0)
+        if target < here - _EPSILON:
+            return True
+        if self.keys:  # seek only when a keyframe lies between: otherwise the seek lands behind us
+            return any(here + _EPSILON < key <= target + _EPSILON for key in self.keys)
+        return target - here > max(self.gop, 1.0)
 
     def _seek(self, target: float) -> None:
         offset = int((self.start + max(0.0, target)) / self.stream.time_base)
@@ -375,6 +383,16 @@ class Cursor:
                 cuts.append({"t": round(t, 6), "score": round(score, 4)})
             previous = histogram
         return cuts
+
+
+def _indexed_keys(stream: av.video.stream.VideoStream, start: float) -> list[float]:
+    """Keyframe times from the container's index (mp4 stss, mkv cues once read); [] when it has none."""
+    try:
+        entries = stream.index_entries
+    except AttributeError:  # PyAV before 15
+        return []
+    base = float(stream.time_base)
+    return [entry.timestamp * base - start for entry in entries if entry.is_keyframe]
 
 
 def _packets(container: av.container.InputContainer, stream: av.video.stream.VideoStream,

@@ -20,9 +20,10 @@ class FrameOptions(BaseModel):
     fps: float = Field(0.5, gt=0, le=60)
     scene_threshold: float = Field(0.3, gt=0, le=1)
     scene_rate: float = Field(4.0, gt=0, le=60)
+    snap: float = Field(0.0, ge=0)  # seconds a target may move back to a keyframe (cheaper, not exact)
 
     def sampling(self) -> video.Sampling:
-        return video.Sampling(self.mode, self.max, self.fps, self.scene_threshold, self.scene_rate)
+        return video.Sampling(self.mode, self.max, self.fps, self.scene_threshold, self.scene_rate, self.snap)
 
 
 class VideoOptions(BaseModel):
