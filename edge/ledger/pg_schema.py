@@ -34,7 +34,7 @@ CREATE TABLE edge_files (
     finished_by TEXT,                      -- the host that wrote the last sidecar
     seq         BIGSERIAL
 );
-CREATE INDEX edge_files_due ON edge_files (lane, status, next_at);
+CREATE INDEX edge_files_due ON edge_files (lane, status, next_at, seq);  -- claim order, no sort
 CREATE INDEX edge_files_holder ON edge_files (holder) WHERE holder IS NOT NULL;
 CREATE TABLE edge_daemons (
     holder       TEXT PRIMARY KEY,
