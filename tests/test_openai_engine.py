@@ -290,3 +290,16 @@ def test_doctor_checks_name_reachability_listing_images_and_mode():
     assert "ok reachable: vllm 0.12.0; test-model is listed" in text
     assert "structured output: structured_outputs (the server refused json_schema" in text
     assert "ok test-model takes images (a test image added 64 prompt tokens)" in text
+
+
+def test_doctor_tells_a_model_that_refuses_or_drops_images():
+    with OpenAIDouble(server=None, owned_by="organization_owner", vision=False) as double:
+        [_, dropped, _] = engine_for(double).checks()  # counts no tokens for the image
+        double.refuse = {"image"}
+        engine = engine_for(double)
+        [_, refused, _] = engine.checks()
+        with pytest.raises(EngineError) as caught:
+            engine.complete(request(image=b"\xff\xd8\xff"))
+    assert dropped.level == "warn" and "counted no prompt tokens for a test image" in dropped.message
+    assert refused.level == "warn" and "Image input is not supported for this model" in refused.message
+    assert caught.value.code == "no_vision"  # refused up front, not one failing request per page

@@ -327,7 +327,7 @@ class OpenAIEngine(Engine):
         return self.post("/chat/completions", body)
 
     def image_probe(self, model_id: str) -> tuple[bool | None, str]:
-        """Send a tiny image: refused, ignored (no more prompt tokens than without it) or taken."""
+        """Send a tiny image: refused (False), taken (True: it added prompt tokens), or cannot tell (None)."""
         try:
             with_image = self._tiny_request(model_id, {}, image=True)
         except EngineError as exc:
@@ -338,7 +338,8 @@ class OpenAIEngine(Engine):
             return None, "accepted a test image (the server reports no token usage to tell whether it read it)"
         if tokens[0] > tokens[1]:
             return True, f"takes images (a test image added {tokens[0] - tokens[1]} prompt tokens)"
-        return False, "ignored a test image (no image tokens): a text-only model"
+        return None, ("counted no prompt tokens for a test image: a text-only model that drops images, "
+                      "or a cross-attention model (mllama) whose images take no context")
 
     # -- inference --------------------------------------------------------------------------------
 
@@ -414,7 +415,8 @@ class OpenAIEngine(Engine):
             taken, message = self.image_probe(facts.model_id)
         except EdgeError as exc:
             return Check(label, "warn", f"could not try an image: {exc.message}")
-        facts.vision = taken  # a text-only model is then refused images instead of answering blind
+        if taken is not None:
+            facts.vision = taken  # a model that refused the test image is then refused images up front
         return Check(label, "ok" if taken else "warn", f"{facts.model_id} {message}", None if taken else text_fix)
 
     def _mode_check(self, label: str, facts: caps.ServerFacts) -> Check:

@@ -65,7 +65,7 @@ class OpenAIDouble:
         self.upstream = upstream.rstrip("/").removesuffix("/v1") if upstream else None  # the server root
         self.models, self.owned_by, self.server, self.version = models, owned_by, server, version
         self.accepts = set(accepts)  # structured-output modes taken (the double); see refuse for the proxy
-        self.refuse: set[str] = set()  # structured-output modes answered with a 400 (proxy and double)
+        self.refuse: set[str] = set()  # structured-output modes (or "image") answered with a 400
         self.translate_json_schema = False  # proxy: json_schema -> json_object + schema for llama.cpp
         self.values = dict(values or {})
         self.fingerprint, self.vision, self.api_key = fingerprint, vision, api_key
@@ -254,6 +254,9 @@ class _Handler(BaseHTTPRequestHandler):
             if fault is not None:
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                 return self._send(fault.status, {"error": {"message": fault.message, "type": "test_fault"}}, headers)
+            if "image" in double.refuse and '"type": "image_url"' in json.dumps(body.get("messages")):
+                return self._send(400, {"error": {"message": "Image input is not supported for this model",
+                                                  "type": "invalid_request_error"}})
             mode = structured_mode(body)
             if mode in double.refuse or (double.upstream is None and mode and mode not in double.accepts):
                 field = "response_format.json_schema" if mode == "json_schema" else mode
