@@ -274,7 +274,8 @@ def test_missing_or_wrong_key_pauses_with_a_hint(monkeypatch):
         with pytest.raises(EngineUnavailable) as wrong:
             engine_for(double, api_key_env="EDGE_TEST_OPENAI_KEY").complete(request())
     assert missing.value.code == "api_key_missing" and "EDGE_TEST_OPENAI_KEY" in missing.value.message
-    assert wrong.value.code == "unauthorized" and "sk-wrong" not in str(wrong.value)
+    assert wrong.value.code == "unauthorized" and "sk-wrong" not in str(wrong.value)  # the double echoes it
+    assert "Incorrect API key provided: ***" in wrong.value.message
 
 
 def test_key_env_and_file_together_is_a_config_error():

@@ -241,7 +241,10 @@ class OpenAIEngine(Engine):
             except ValueError:
                 raise TransientError(f"the server at {self.host} answered 200 without JSON",
                                      code="bad_answer") from None
-        raise self._classify(response.status_code, error_message(response))
+        message = error_message(response)
+        if self._key:  # a server may echo the key it refused: never let it reach a log or a sidecar
+            message = message.replace(self._key, "***")
+        raise self._classify(response.status_code, message)
 
     def _classify(self, status: int, message: str) -> EdgeError:
         if status in (400, 422):

@@ -248,7 +248,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, body: dict[str, Any] | None, chat: bool) -> int:
         double = self.double
         if double.api_key and self.headers.get("Authorization") != f"Bearer {double.api_key}":
-            return self._send(401, {"error": {"message": "Incorrect API key provided", "type": "invalid_api_key"}})
+            given = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            return self._send(401, {"error": {"message": f"Incorrect API key provided: {given}",
+                                              "type": "invalid_api_key"}})
         if chat:
             fault = double.next_fault(body)
             if fault is not None:
