@@ -30,8 +30,7 @@ from edge.config import parse_config  # noqa: E402
 from edge.engines.base import CompletionRequest  # noqa: E402
 from edge.engines.llamacpp import (  # noqa: E402
     LlamaCppEngine, LlamaCppOptions, _default_format, _messages, bounded_schema)
-from edge.extract import schemas  # noqa: E402
-from edge.extract.ocr_small import build_prompt  # noqa: E402
+from edge.extract import prompts, schemas  # noqa: E402
 from edge.pipeline import Pipeline, stat_job  # noqa: E402
 from tests import docs_helpers as docs  # noqa: E402
 from tests.gguf_fixtures import write_vision_pair  # noqa: E402
@@ -39,6 +38,12 @@ from tests.gguf_fixtures import write_vision_pair  # noqa: E402
 CLAIM = schemas.resolve("claim_form", "extract", SimpleNamespace(schemas={}))
 OCR_TEXT = ("HEALTH INSURANCE CLAIM FORM\nClaim number  CLM-2024-4572\nPolicy number  POL-778812\n"
             "Claimant  Maria Jensen\nTotal claimed  1,247.50\nAmount paid  200.00")
+
+
+def build_prompt(spec, text: str) -> prompts.Prompt:
+    """A schema-filling prompt over OCR text: the heaviest text request a GGUF gets (the vision prompt's rules)."""
+    base = prompts.build(spec)
+    return prompts.Prompt(base.system, f"{base.text}\n\nDocument text:\n<<<\n{text}\n>>>")
 
 
 def plain_llama(engine: LlamaCppEngine):

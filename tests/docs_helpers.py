@@ -228,3 +228,43 @@ def top_is_dark(image: Image.Image) -> bool:
     gray = np.asarray(image.convert("L"), dtype=np.float32)
     band = max(1, gray.shape[0] // 20)
     return float(gray[:band].mean()) < 100 < float(gray[-band:].mean())
+
+
+# -- born-digital PDFs (real text objects, as e-mailed invoices are) ------------------------------------
+
+
+BORN_DIGITAL = {"invoice_number": "RE-2024-00731", "date": "2024-03-15", "vendor_name": "Nordlicht Technik GmbH",
+                "total_amount": 1249.5, "currency": "EUR"}
+
+
+def born_digital_invoice_pdf(path: Path, scanned: Image.Image | None = None) -> Path:
+    """An invoice written as PDF text (German style: 15.03.2024, 1.249,50 EUR) and, if given,
+    a scanned page (an image with no text layer) after it."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 20)
+    pdf.text(50, 70, "Nordlicht Technik GmbH")
+    pdf.set_font("helvetica", size=11)
+    pdf.text(50, 90, "Hafenstrasse 12, 20095 Hamburg")
+    pdf.set_font("helvetica", "B", 16)
+    pdf.text(50, 140, "RECHNUNG / INVOICE")
+    pdf.set_font("helvetica", size=11)
+    rows = [("Invoice No.:", "RE-2024-00731"), ("Invoice date:", "15.03.2024"), ("Due date:", "14.04.2024"),
+            ("Bill to:", "Kranich Logistik AG")]
+    for index, (label, value) in enumerate(rows):
+        pdf.text(50, 180 + 18 * index, label)
+        pdf.text(170, 180 + 18 * index, value)
+    for index, (item, amount) in enumerate([("Wartung Anlage", "850,00 EUR"), ("Ersatzteile", "200,00 EUR")]):
+        pdf.text(50, 290 + 18 * index, item)
+        pdf.text(450, 290 + 18 * index, amount)
+    for index, (label, amount) in enumerate([("Zwischensumme", "1.050,00 EUR"), ("MwSt 19%", "199,50 EUR"),
+                                             ("Gesamtbetrag", "1.249,50 EUR")]):
+        pdf.text(330, 360 + 18 * index, label)
+        pdf.text(450, 360 + 18 * index, amount)
+    if scanned is not None:
+        pdf.add_page()
+        pdf.image(scanned, x=0, y=0, w=pdf.w, h=pdf.h)
+    pdf.output(str(path))
+    return path

@@ -63,7 +63,9 @@ def assert_ocr_small_sidecar(doc: dict, schema: str, heading: str) -> None:
         assert doc["ocr"]["grounding"]["ocr-small"]["unfound"] == unfound
         listed = {r["field"] for r in doc["review"]["reasons"] if r["code"] == "ungrounded"}
         assert listed == set(unfound) and (doc["review"]["needs_review"] or not unfound)
-    assert doc["timings_ms"]["ocr"] > 0 and doc["timings_ms"]["inference"] > 0
+    assert doc["timings_ms"]["ocr"] > 0
+    asked = tier["evidence"]["model_asked"]  # the text model runs only where two candidates are close
+    assert (doc["timings_ms"]["inference"] > 0) == bool(asked)
 
 
 @pytest.fixture(scope="module")
@@ -177,14 +179,17 @@ def test_ocr_hint_reaches_the_vision_tier_and_its_answer_is_grounded(tmp_path):
     assert reason["field"] == "claim_number" and doc["review"]["needs_review"]
 
 
-def test_without_keep_ocr_the_sidecar_has_no_ocr_block(tmp_path):
+def test_without_keep_ocr_the_sidecar_keeps_the_text_but_not_the_boxes(tmp_path):
     page = tmp_path / "claim.png"
     docs.draw_claim_form().save(page)
     script = tmp_path / "answers.json"
     script.write_text(json.dumps([{"answer": {"total_amount": 1247.5}}]))
     doc = run_pipeline(tiered_config({"engine": "scripted", "script": str(script)}, {"ocr_hint": True},
                                      tiers=("vision",)), page)
-    assert "ocr" not in doc and doc["tiers"][0]["grounding"] == {"checked": True, "unfound": []}
+    assert doc["tiers"][0]["grounding"] == {"checked": True, "unfound": []}
+    assert "CLAIM" in doc["ocr"]["text"].upper() and "grounding" not in doc["ocr"]  # searchable, nothing more
+    lines = doc["ocr"]["pages"][0]["lines"]
+    assert lines and all(set(line) == {"text"} for line in lines)
 
 
 @pytest.mark.slow
@@ -206,15 +211,6 @@ def test_audio_route_with_extract_turns_a_transcript_into_fields(tmp_path):
     assert set(doc["result"]) == set(spec.fields) and doc["tiers"][0]["tier"] == "ocr-small"
     assert doc["ocr"]["engine"] == "transcript" and "claim" in doc["ocr"]["text"].lower()
     assert doc["tiers"][0]["grounding"]["checked"] and doc["timings_ms"]["transcribe"] > 0
-
-
-def test_thousands_separators_are_removed_before_the_text_model_sees_amounts():
-    from edge.extract.ocr_small import build_prompt, plain_numbers
-
-    assert plain_numbers("Total 1,247.50 USD, 1.247,50 EUR, 1,234,567") == "Total 1247.50 USD, 1247.50 EUR, 1234567"
-    assert plain_numbers("on 03.03.2024, 12.50 for 1,5 kg") == "on 03.03.2024, 12.50 for 1,5 kg"
-    spec = schemas.resolve("claim_form", "extract", type("C", (), {"schemas": {}})())
-    assert "Total claimed  1247.50" in build_prompt(spec, "Total claimed  1,247.50").text
 
 
 def test_a_two_page_pdf_is_read_page_by_page_and_merged(tmp_path):

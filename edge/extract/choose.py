@@ -19,6 +19,7 @@ from .fields import FieldRule
 from .prompts import Prompt
 
 MARGIN = 1.0  # a best candidate this far ahead of the next needs no model
+CLOSE = 0.3  # closer than this the finders cannot tell: the model's pick is kept, and a person looks
 SHOWN = 5  # candidates shown to the model per field
 STRONG = 2.0  # a best score below this is a weak find: medium confidence
 
@@ -55,7 +56,7 @@ def schema_for(open_fields: dict[str, list[Candidate]]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties)}
 
 
-def prompt_for(rules: dict[str, FieldRule], open_fields: dict[str, list[Candidate]], page_text: str) -> Prompt:
+def prompt_for(rules: dict[str, FieldRule], open_fields: dict[str, list[Candidate]]) -> Prompt:
     blocks = []
     for name, candidates in open_fields.items():
         description = rules[name].description or name.replace("_", " ")
@@ -70,31 +71,42 @@ def prompt_for(rules: dict[str, FieldRule], open_fields: dict[str, list[Candidat
 
 
 def ask(complete: Callable[[CompletionRequest], Completion], rules: dict[str, FieldRule],
-        open_fields: dict[str, list[Candidate]], page_text: str, temperature: float = 0.0,
+        open_fields: dict[str, list[Candidate]], temperature: float = 0.0,
         seed: int = 7) -> tuple[dict[str, int | None], Completion, Prompt]:
-    prompt = prompt_for(rules, open_fields, page_text)
+    prompt = prompt_for(rules, open_fields)
     request = CompletionRequest(prompt=prompt.text, schema=schema_for(open_fields), system=prompt.system,
                                 temperature=temperature, seed=seed, max_tokens=24 + 12 * len(open_fields))
     completion = complete(request)
     return _picks(completion.text, open_fields), completion, prompt
 
 
+UNREADABLE = -1  # the model's answer for a field was not a candidate number or null
+
+
 def _picks(text: str, open_fields: dict[str, list[Candidate]]) -> dict[str, int | None]:
     try:
         answer = json.loads(text)
     except ValueError:
-        return {}
+        answer = None
     picks: dict[str, int | None] = {}
     for name, candidates in open_fields.items():
-        number = answer.get(name) if isinstance(answer, dict) else None
-        ok = isinstance(number, int) and not isinstance(number, bool) and 1 <= number <= min(len(candidates), SHOWN)
-        picks[name] = number if ok else None
+        number = answer.get(name, UNREADABLE) if isinstance(answer, dict) else UNREADABLE
+        ok = number is None or (isinstance(number, int) and not isinstance(number, bool)
+                                and 1 <= number <= min(len(candidates), SHOWN))
+        picks[name] = number if ok else UNREADABLE
     return picks
 
 
 def by_model(name: str, candidates: list[Candidate], pick: int | None) -> Choice:
-    """Weigh the model's pick against the finders' best: agreement is confident, a split is flagged."""
+    """Weigh the model's pick against the finders' best: agreement is confident, a split is flagged,
+    and an answer that is no candidate's number leaves the field null for a person."""
     best = candidates[0]
+    if pick == UNREADABLE:
+        reason = {"code": "invalid_choice", "field": name, "values": [c.value for c in candidates[:SHOWN]],
+                  "message": f"{name}: the model's answer was not one of the candidates; left empty"}
+        return Choice(None, None, None, "model answer unusable", [reason])
+    if candidates[0].score - candidates[1].score < CLOSE:
+        return _close_call(name, candidates, pick)
     if pick == 1:
         return Choice(best.value, best, 0.9, "model agreed")
     other = candidates[pick - 1] if pick else None
@@ -103,3 +115,13 @@ def by_model(name: str, candidates: list[Candidate], pick: int | None) -> Choice
     reason = {"code": "candidates_disagree", "field": name, "values": values,
               "message": f"{name}: the finders rank {best.value!r} first, {said}"}
     return Choice(best.value, best, 0.3, "model disagreed", [reason])
+
+
+def _close_call(name: str, candidates: list[Candidate], pick: int | None) -> Choice:
+    """Two candidates the finders score alike: the model's pick (or none) is kept, both go to review."""
+    chosen = candidates[pick - 1] if pick else None
+    values = [c.value for c in candidates[:2]]
+    reason = {"code": "close_candidates", "field": name, "values": values,
+              "message": f"{name}: {values[0]!r} and {values[1]!r} are equally likely from the page; "
+                         f"the model picked {chosen.value if chosen else None!r}"}
+    return Choice(chosen.value if chosen else None, chosen, 0.3, "close call, model picked", [reason])

@@ -99,7 +99,7 @@ def _find_all(context: C.Context, rules: dict[str, FieldRule], lists: bool, foun
 def _choose(ctx: Any, engine: Any, rules: dict[str, FieldRule], pending: dict[str, list[C.Candidate]],
             context: C.Context, found: Found) -> tuple[Any, Any]:
     picks, completion, prompt = choose.ask(
-        engine.complete, rules, pending, context.text,
+        engine.complete, rules, pending,
         temperature=float(setting(ctx, engine, "temperature", 0.0)), seed=int(setting(ctx, engine, "seed", 7)))
     for name, candidates in pending.items():
         _take(found, name, choose.by_model(name, candidates, picks.get(name)))

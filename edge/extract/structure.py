@@ -47,18 +47,19 @@ def _table_rows(page: Page) -> list[dict[str, Any]]:
 
 
 def _item(row: list[Line]) -> dict[str, Any] | None:
-    texts = [line.text for line in row]
-    tokens = [token for text in texts for token in amounts.find(text)]
-    money = [token for token in tokens if token.cents]
-    words = " ".join(text for text in texts if not amounts.find(text) or re.search(r"[A-Za-z]{3}", text))
-    description = re.sub(r"\s+\S*\d[\d.,]*\S*$", "", words).strip() if money else ""
-    if not money or not re.search(r"[A-Za-z]{2}", description):
+    """A table row: the description as printed at its left, then quantity, unit price and total."""
+    first = row[0].text
+    own = amounts.find(first)
+    description = (first[:own[0].start] if own else first).strip(" .:-")
+    if not re.search(r"[A-Za-z]{2}", description):
         return None
-    whole = [token for token in tokens if not token.cents and token.value == token.value.to_integral()]
-    quantity = float(whole[0].value) if whole else None
-    unit = float(money[-2].value) if len(money) >= 2 else None
-    return {"description": description[:160], "quantity": quantity, "unit_price": unit,
-            "total": float(money[-1].value)}
+    tokens = own + [token for line in row[1:] for token in amounts.find(line.text)]
+    money = [token for token in tokens if token.cents]
+    if not money:
+        return None
+    whole = [token for token in tokens if not token.cents]
+    return {"description": description[:160], "quantity": float(whole[0].value) if whole else None,
+            "unit_price": float(money[-2].value) if len(money) >= 2 else None, "total": float(money[-1].value)}
 
 
 def key_values(ctx: Context) -> list[dict[str, Any]]:
