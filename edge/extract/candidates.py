@@ -46,6 +46,11 @@ class Context:
     pages: list[Page]
     date_order: dates.Decision
     text: str
+    label_phrases: frozenset[str] = frozenset()  # every label of the schema's fields
+
+    def is_label(self, text: str) -> bool:
+        words = L.normal(text)
+        return text.rstrip().endswith(":") or words in self.label_phrases
 
 
 Finder = Callable[[Context, FieldRule], list[Candidate]]
@@ -120,6 +125,8 @@ def _date_candidate(ctx: Context, page: Page, line: Line, token: dates.DateToken
         value = token.readings.get("DMY") or min(token.values)
     alternatives = sorted(d.isoformat() for d in token.values if d != value)
     hit = label_of(page, line, token.start, rule.labels)
+    if hit is not None and not hit.weight:
+        return []  # a due date is never the invoice date
     score = 1.0 + label_weight(hit) - 0.02 * line.index / max(1, len(page.lines))
     why = f"label {hit.phrase!r}" if hit and hit.weight else "a date on the page"
     if _TIME.search(line.text[token.end:token.end + 12]):
@@ -242,16 +249,17 @@ def find_currency(ctx: Context, rule: FieldRule) -> list[Candidate]:
 # -- text values after a label ---------------------------------------------------------------------------
 
 
-def labelled_text(page: Page, line: Line, hit: L.LabelHit) -> tuple[str, Line] | None:
-    """The value printed after a label: on its line, to its right on the row, or just below it."""
+def labelled_text(ctx: Context, page: Page, line: Line, hit: L.LabelHit) -> tuple[str, Line] | None:
+    """The value printed after a label: on its line, to its right on the row, or just below it
+    (a form's box). A neighbour that is itself a label (the next box's) is no value."""
     rest = L.after_label(line.text, hit.phrase)
     if rest:
         return rest, line
     right = page.same_row_right(line)
-    if right:
+    if right and not ctx.is_label(right[0].text):
         return right[0].text.strip(), right[0]
     below = page.below(line, rows=1)
-    if below and L.best_label(below[0].text, L.LabelSet(labels=(hit.phrase,))) is None:
+    if below and not ctx.is_label(below[0].text):
         return below[0].text.strip(), below[0]
     return None
 
@@ -263,7 +271,7 @@ def find_labelled(ctx: Context, rule: FieldRule, accept: Callable[[str], str | N
             hit = L.best_label(line.text, rule.labels)
             if not hit or not hit.weight or hit.start > 0:
                 continue
-            value = labelled_text(page, line, hit)
+            value = labelled_text(ctx, page, line, hit)
             cleaned = accept(value[0]) if value else None
             if value and cleaned:
                 score = hit.weight - 0.01 * line.index / max(1, len(page.lines))
@@ -307,6 +315,7 @@ def find_texts(ctx: Context, rule: FieldRule) -> list[Candidate]:
 
 
 TOP_ROWS = 12  # a letterhead or a shop's name is printed in the first rows
+STAMP_ANGLE = 8.0  # degrees off the page's own lines: a stamp or a scribble, not the letterhead
 
 
 def find_orgs(ctx: Context, rule: FieldRule) -> list[Candidate]:
@@ -331,6 +340,7 @@ def _letterhead(page: Page) -> list[Candidate]:
     median = page.median_height
     out = []
     for row_number, row in enumerate(page.rows[:TOP_ROWS]):
+        row = [line for line in row if abs(line.angle - page.skew_deg) < STAMP_ANGLE]
         for first, segment in _segments(row):
             text = _org_name(_joined(page, first, segment))
             if text is None:

@@ -28,6 +28,12 @@ class Line:
     x1: float = 0.0
 
     @property
+    def angle(self) -> float:
+        """The slope of the line's top edge, in degrees."""
+        (ax, ay), (bx, by) = self.quad[0], self.quad[1]
+        return math.degrees(math.atan2(by - ay, bx - ax)) if bx != ax or by != ay else 0.0
+
+    @property
     def height(self) -> float:
         (ax, ay), _, _, (dx, dy) = self.quad
         return max(1.0, math.hypot(dx - ax, dy - ay))

@@ -70,7 +70,8 @@ def extract(ctx: Any, engine: Any, spec: SchemaSpec, tier: str, pages: list[Page
             timings: dict[str, float]) -> TierResult:
     rules = rules_for(spec, _label_additions(ctx, spec))
     text = "\n".join(page.text for page in pages)
-    context = C.Context(pages, _date_order(ctx, pages, text), text)
+    phrases = frozenset(p for rule in rules.values() for p in (*rule.labels.strong, *rule.labels.labels))
+    context = C.Context(pages, _date_order(ctx, pages, text), text, phrases)
     started = time.perf_counter()
     lists = bool(ctx.route.options.get("lists", False))
     found = Found()
@@ -168,8 +169,8 @@ def _result(tier: str, spec: SchemaSpec, engine: Any, pages: list[Page], found: 
         tier=tier, status="ok", data=spec.model.model_validate(data).model_dump(mode="json"),
         confidence=found.confidence, model=engine.provenance(), timings_ms=timings,
         pages=[_page_record(page) for page in pages],
-        usage={"prompt_tokens": (completion.prompt_tokens or 0) if completion else 0,
-               "output_tokens": (completion.output_tokens or 0) if completion else 0},
+        usage={"prompt_tokens": completion.prompt_tokens or 0,
+               "output_tokens": completion.output_tokens or 0} if completion else {},
         prompt_sha256=prompt.sha256 if prompt else _rules_digest(spec),
     )
     result.evidence = {"date_order": {"order": context.date_order.order, "how": context.date_order.how},

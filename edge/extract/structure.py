@@ -32,18 +32,23 @@ def items(ctx: Context) -> list[dict[str, Any]]:
 
 
 def _table_rows(page: Page) -> list[dict[str, Any]]:
-    inside, out = False, []
-    for row in page.rows:
-        text = L.normal("  ".join(line.text for line in row))
-        if not inside:
-            inside = len(HEADER.findall(text)) >= 2
-            continue
-        if END.search(text) and not re.search(r"[a-z]", "".join(line.text for line in row)[:3]):
+    """Rows under a header (Description, Qty, Price...) down to the totals; a page with no header
+    (a till receipt) takes every row shaped like an item above its totals."""
+    header = next((number for number, row in enumerate(page.rows)
+                   if len(HEADER.findall(L.normal("  ".join(line.text for line in row)))) >= 2), None)
+    out = []
+    for row in page.rows[(header + 1 if header is not None else 0):]:
+        if END.match(L.normal(row[0].text)):
             break
         item = _item(row)
-        if item:
+        if item and (header is not None or _unlabelled(row)):
             out.append(item)
     return out
+
+
+def _unlabelled(row: list[Line]) -> bool:
+    """Not a `Label: value` line (Date: 08.12.2023) and not a phone or address line with a number."""
+    return ":" not in row[0].text and len(row) >= 1
 
 
 def _item(row: list[Line]) -> dict[str, Any] | None:
