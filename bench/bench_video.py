@@ -36,8 +36,8 @@ SIGNS = ["GATE 7 OPEN", "PUMP HOUSE B", "EXIT NORTH", "VALVE 12 CLOSED", "LOADIN
          "TANK 4 EMPTY", "SUBSTATION C", "NO ENTRY", "MEETING POINT A"]
 
 
-def make_clip(folder: Path, seconds: int) -> Path:
-    path = folder / f"site_{seconds}s_1080p_textured.mp4"
+def make_clip(folder: Path, seconds: int, gop: int | None) -> Path:
+    path = folder / f"site_{seconds}s_1080p_textured_gop{gop or 'default'}.mp4"
     if path.exists():
         return path
     minutes = range(0, seconds, 60)
@@ -48,7 +48,7 @@ def make_clip(folder: Path, seconds: int) -> Path:
         track[start * ah.RATE:start * ah.RATE + len(part)] = part
     clip = vh.Clip(seconds, fps=25, size=(1920, 1080), cuts=[float(m) for m in minutes[1:]],
                    texts=[(float(m), float(m + 60), SIGNS[i % len(SIGNS)]) for i, m in enumerate(minutes)],
-                   speech=track, texture=True)
+                   speech=track, texture=True, gop=gop)
     started = time.perf_counter()
     vh.write(path, clip)
     print(f"generated {path.name}: {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.0f} s")
@@ -64,11 +64,11 @@ def full_decode(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, count
 
 
-def sampled(path: Path, mode: str, count: int = 16, snap: float = 0.0) -> tuple[float, list[video.Frame],
-                                                                                video.Report]:
+def sampled(path: Path, mode: str, count: int = 16, snap: float = 0.0,
+            scan: str = "full") -> tuple[float, list[video.Frame], video.Report]:
     report = video.Report(mode)
     started = time.perf_counter()
-    sampling = video.Sampling(mode=mode, max=count, snap=snap)
+    sampling = video.Sampling(mode=mode, max=count, snap=snap, scene_scan=scan)
     frames = list(video.sample(path, sampling, image_media.DEFAULT_CANVAS, report))
     return time.perf_counter() - started, frames, report
 
@@ -100,16 +100,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "edge-bench-video")
     parser.add_argument("--skip-e2e", action="store_true")
+    parser.add_argument("--gop", type=int, default=None, help="keyframe interval in frames (default: x264's 250)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
           f"load {os.getloadavg()[0]:.1f}")
-    path = make_clip(args.cache, args.seconds)
+    path = make_clip(args.cache, args.seconds, args.gop)
+    gop_s = (args.gop or 250) / 25
     full_s, total = full_decode(path)
     print(f"full decode: {total} frames in {full_s:.2f} s ({total / full_s:.0f} frames/s)")
-    for mode, snap in (("uniform", 0.0), ("uniform", 5.0), ("scene", 0.0)):
-        seconds, frames, report = sampled(path, mode, snap=snap)
-        label = f"{mode} 16" + (f", snap {snap:g} s" if snap else "")
+    runs = (("uniform", 0.0, "full"), ("uniform", gop_s / 2, "full"), ("uniform", gop_s, "full"),
+            ("scene", 0.0, "full"), ("scene", 0.0, "keyframes"))
+    for mode, snap, scan in runs:
+        seconds, frames, report = sampled(path, mode, snap=snap, scan=scan)
+        label = f"{mode} 16" + (f", snap {snap:g} s" if snap else "") + (f", {scan} scan" if mode == "scene" else "")
         print(f"{label}: {len(frames)} frames in {seconds:.2f} s ({report.decoded} decoded, {report.seeks} "
               f"seeks): {full_s / seconds:.1f}x faster than the full decode")
         if mode == "uniform" and not snap:

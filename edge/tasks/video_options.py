@@ -21,9 +21,11 @@ class FrameOptions(BaseModel):
     scene_threshold: float = Field(0.3, gt=0, le=1)
     scene_rate: float = Field(4.0, gt=0, le=60)
     snap: float = Field(0.0, ge=0)  # seconds a target may move back to a keyframe (cheaper, not exact)
+    scene_scan: Literal["full", "keyframes"] = "full"  # keyframes: decode a GOP only when its two ends differ
 
     def sampling(self) -> video.Sampling:
-        return video.Sampling(self.mode, self.max, self.fps, self.scene_threshold, self.scene_rate, self.snap)
+        return video.Sampling(self.mode, self.max, self.fps, self.scene_threshold, self.scene_rate, self.snap,
+                              self.scene_scan)
 
 
 class VideoOptions(BaseModel):
