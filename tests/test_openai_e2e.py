@@ -117,7 +117,6 @@ def test_edge_process_ocr_text_path_on_the_real_server(tmp_path, proxy):
     proxy.translate_json_schema = True  # a server that takes json_schema, as vLLM and llama-server do
     folder = tmp_path / "batch"
     folder.mkdir()
-    docs.draw_invoice().save(folder / "invoice.png")
     two_dates_invoice(folder / "invoice_two_dates.png")
     config = write_config(tmp_path / "models.toml", f"""
 [models.remote-ocr]
@@ -134,12 +133,9 @@ model = "remote-ocr"
 """)
     done = run_edge("process", str(folder), "--config", str(config), "--state-dir", str(tmp_path / "state"))
     assert done.returncode == 0, done.stderr
-    invoice = validate_sidecar(sidecar_of(folder / "invoice.png"))
-    truth = docs.invoice_truth()
-    assert invoice["status"] == "ok" and invoice["result"]["invoice_number"] == truth["invoice_number"]
-    assert invoice["result"]["total_amount"] == truth["total_amount"]
     chosen = validate_sidecar(sidecar_of(folder / "invoice_two_dates.png"))
     assert chosen["status"] == "ok" and chosen["result"]["date"] in ("2024-03-15", "2024-04-15")
+    assert chosen["result"]["invoice_number"] in ("INV-1", "INV-2")
     text_model = chosen["model"]["text_model"]
     assert (text_model["name"], text_model["engine"], text_model["structured_output"]) == (GEMMA, "openai", "json_schema")
     assert text_model["system_fingerprint"] == "fp_edge_double" and text_model["host"] == f"127.0.0.1:{proxy.port}"
