@@ -305,15 +305,29 @@ base_url = "{url}"
 
 
 def test_the_api_key_is_absent_from_logs_sidecars_and_edge_models(tmp_path, server, images):
+    """A daemon at DEBUG and a one-shot run, both engines (images, and the OCR text path), one key."""
     env = edge_env(EDGE_E2E_OPENAI_KEY=KEY)
     inbox, state = tmp_path / "inbox", tmp_path / "state"
     inbox.mkdir()
     with OpenAIDouble(upstream=server.base_url, api_key=KEY) as keyed:
         config = vision_config(tmp_path / "models.toml", keyed.base_url, extra='api_key_env = "EDGE_E2E_OPENAI_KEY"')
+        config.write_text(config.read_text().replace("[[routes]]", f"""[[routes]]
+match = ["invoice*"]
+task = "extract"
+schema = "invoice"
+model = "remote-ocr"
+
+[models.remote-ocr]
+engine = "ocr-openai"
+base_url = "{keyed.base_url}"
+model = "{GEMMA}"
+api_key_env = "EDGE_E2E_OPENAI_KEY"
+
+[[routes]]""", 1))
         daemon = DaemonProcess(inbox, config, state, env={**env, "PYTHONPATH": str(Path(__file__).parents[1])})
         try:
             daemon.wait_ready()
-            landed = copy(images[:2], inbox)
+            landed = [*copy(images[:2], inbox), two_dates_invoice(inbox / "invoice_two_dates.png")]
             wait_for(lambda: all(sidecar_of(p).exists() for p in landed), 120, what="sidecars")
         finally:
             daemon.terminate()
@@ -326,9 +340,12 @@ def test_the_api_key_is_absent_from_logs_sidecars_and_edge_models(tmp_path, serv
     assert "remote" in listed.stdout and "openai" in listed.stdout
     assert "OK    model remote" in doctored.stdout
     assert keyed.requests and all(seen.headers.get("authorization") == f"Bearer {KEY}" for seen in keyed.requests)
+    text_path = validate_sidecar(sidecar_of(inbox / "invoice_two_dates.png"))  # the OCR text path, through edge watch
+    assert text_path["status"] == "ok" and text_path["model"]["text_model"]["name"] == GEMMA
+    assert keyed.chats("2024-04-15") and text_path["model"]["usage"]["prompt_tokens"] > 0
     outputs = [daemon.log(), processed.stdout, processed.stderr, listed.stdout, listed.stderr, doctored.stdout,
                doctored.stderr]
     outputs += [path.read_text() for path in [*inbox.glob("*.json"), *folder.glob("*.json")]]
-    assert len(outputs) == 7 + 4 and "DEBUG" in daemon.log()
+    assert len(outputs) == 7 + 5 and "DEBUG" in daemon.log()
     assert not [text for text in outputs if KEY in text or KEY[8:] in text]
     assert not [p for p in state.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
