@@ -161,8 +161,20 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(f"{where}: {_describe(exc)}") from None
     config.source = path
     _check_engine_options(config, where)
+    _check_route_options(config, where)
     _check_grammars(config, where)
     return config
+
+
+def _check_route_options(config: Config, where: str) -> None:
+    """Each route's options against the option models of its task (a typo stops the start)."""
+    from .tasks.options import check_route  # tasks declare their own options
+
+    for route in config.routes:
+        try:
+            check_route(route)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc.message}") from None
 
 
 def _check_grammars(config: Config, where: str) -> None:

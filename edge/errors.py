@@ -65,3 +65,11 @@ class EngineUnavailable(EdgeError):
     """
 
     code = "engine_unavailable"
+
+
+class StorageUnavailable(EngineUnavailable):
+    """The disk refused a write: full, over quota, read-only or failing. A condition of the machine,
+    not of the file: the lane pauses (probed like an unavailable engine) and the file waits
+    without spending an attempt."""
+
+    code = "storage_unavailable"

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .errors import InputError
+from .errors import InputError, StorageUnavailable
 from .ledger import LedgerAPI, LedgerUnavailable, Row
 from .pipeline import Pipeline, stat_job
 from .runner import Verdict, execute
@@ -161,7 +161,12 @@ class Lane:
         error = str(verdict.error) if verdict.error else None
         if verdict.kind == "paused":
             until = self.breaker.trip(error or "engine unavailable")
-            log.warning("event=engine_unavailable lane=%s retry_in=%.1fs reason=%r", self.name, until - time.time(), error)
+            if isinstance(verdict.error, StorageUnavailable):
+                log.warning("event=storage_unavailable lane=%s code=%s retry_in=%.1fs reason=%r fix=%r", self.name,
+                            verdict.error.code, until - time.time(), verdict.error.message, verdict.error.hint)
+            else:
+                log.warning("event=engine_unavailable lane=%s retry_in=%.1fs reason=%r", self.name,
+                            until - time.time(), error)
             self.ledger.retry_later(row.path, until, attempts=row.attempts, error=error)
             return
         self.breaker.reset()

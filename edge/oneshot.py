@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .config import Config
-from .errors import InputError
+from .errors import InputError, StorageUnavailable
 from .job import Job
 from .lanes import backoff
 from .ledger import Ledger
@@ -25,6 +25,7 @@ log = logging.getLogger("edge.process")
 class Summary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[Path, str]] = field(default_factory=list)
+    storage: StorageUnavailable | None = None  # the disk refused a write: nothing failed, nothing was written
 
     @property
     def failed(self) -> int:
@@ -50,7 +51,9 @@ def run_once(config: Config, files: list[tuple[Path, Path]], ledger: Ledger | No
         with ThreadPoolExecutor(max_workers=config.edge.workers, thread_name_prefix="edge-process") as pool:
             for path, verdict in pool.map(lambda item: (item[0], _one(pipeline, config, *item, write)), files):
                 summary.counts[verdict.kind] = summary.counts.get(verdict.kind, 0) + 1
-                if verdict.error is not None and verdict.kind not in ("done", "skipped"):
+                if isinstance(verdict.error, StorageUnavailable):
+                    summary.storage = summary.storage or verdict.error
+                elif verdict.error is not None and verdict.kind not in ("done", "skipped"):
                     summary.failures.append((path, str(verdict.error)))
                 if ledger is not None:
                     _record(ledger, path, verdict)
@@ -71,7 +74,7 @@ def _one(pipeline: Pipeline, config: Config, path: Path, root: Path, write: bool
             break
         job.attempts = verdict.attempts
         time.sleep(backoff(job.attempts, config.edge.backoff_base, config.edge.backoff_max))
-    if verdict.kind == "paused" and write:
+    if verdict.kind == "paused" and write and not isinstance(verdict.error, StorageUnavailable):
         # One-shot cannot wait for the engine: leave a transient error sidecar
         # that the daemon (or `edge retry`) picks up once the engine is back.
         pipeline.write_error(job, verdict.error, job.attempts)
@@ -79,6 +82,8 @@ def _one(pipeline: Pipeline, config: Config, path: Path, root: Path, write: bool
 
 
 def _record(ledger: Ledger, path: Path, verdict: Verdict) -> None:
+    if isinstance(verdict.error, StorageUnavailable):
+        return  # the machine's fault: the file is neither done nor failed
     doc = verdict.doc or {}
     source = doc.get("source", {})
     try:

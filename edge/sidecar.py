@@ -9,6 +9,7 @@ Edge never overwrites a file it did not write.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import InputError
+from .errors import InputError, StorageUnavailable
 
 FORMAT = "edge.sidecar/v1"
 TEMP_PREFIX = ".edge-tmp-"
@@ -114,8 +115,29 @@ def refuse_foreign(path: Path) -> None:
         )
 
 
+# errno -> (code, what to do): write failures that are the machine's, not the file's
+MACHINE_ERRNOS = {
+    errno.ENOSPC: ("disk_full", "free space on that filesystem; the files wait and complete by themselves"),
+    errno.EDQUOT: ("quota_exceeded", "raise the quota or free space; the files wait and complete by themselves"),
+    errno.EROFS: ("read_only_filesystem", "remount it read-write, or set output_dir to a writable folder"),
+    errno.EIO: ("io_error", "check the disk (dmesg); the files wait and are tried again"),
+}
+
+
 def write_text(path: Path, text: str) -> None:
-    """Atomically replace `path`, refusing to clobber a file edge did not write."""
+    """Atomically replace `path`, refusing to clobber a file edge did not write.
+    A full, read-only or failing disk raises StorageUnavailable naming the path and the fix."""
+    try:
+        _write_atomic(path, text)
+    except OSError as exc:
+        if exc.errno not in MACHINE_ERRNOS:
+            raise
+        code, fix = MACHINE_ERRNOS[exc.errno]
+        raise StorageUnavailable(f"cannot write {path}: [{errno.errorcode.get(exc.errno, exc.errno)}] "
+                                 f"{exc.strerror}", code=code, hint=fix) from None
+
+
+def _write_atomic(path: Path, text: str) -> None:
     if path.suffix == ".json":
         refuse_foreign(path)
     path.parent.mkdir(parents=True, exist_ok=True)

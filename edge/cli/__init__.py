@@ -7,8 +7,19 @@ Commands live in their own modules and are imported only when called, so
 from __future__ import annotations
 
 import importlib
+import signal
+import sys
 
-import click
+
+def _stopped_before_start(signum: int, frame: object) -> None:
+    """SIGTERM while `edge watch` is still starting: nothing is claimed or running yet, a clean stop."""
+    raise SystemExit(0)
+
+
+if sys.argv[1:2] == ["watch"]:  # first thing, before the imports: the daemon installs its own handler later
+    signal.signal(signal.SIGTERM, _stopped_before_start)
+
+import click  # noqa: E402
 
 from .. import __version__
 

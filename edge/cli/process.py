@@ -14,6 +14,8 @@ from ..logs import setup_logging
 from ..pipeline import stdout_line
 from .common import EXIT_FAILED, config_options, load_or_exit
 
+STORAGE_CODES = ("disk_full", "quota_exceeded", "read_only_filesystem", "io_error")
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -38,10 +40,17 @@ def process(paths, to_stdout, output_dir, log_level, config_path, state_dir):
             progress.advance(task)
             if to_stdout and verdict.doc is not None:
                 click.echo(stdout_line(verdict.doc))
-            elif verdict.kind not in ("done", "skipped"):
+            elif verdict.kind not in ("done", "skipped") and verdict.error is not None \
+                    and verdict.error.code not in STORAGE_CODES:
                 progress.console.print(f"[red]{verdict.kind}[/] {path}: {verdict.error}")
 
         summary = run_once(config, files, ledger, write=not to_stdout, on_result=on_result, output_dir=output_dir)
     done = summary.counts.get("done", 0) + summary.counts.get("skipped", 0)
+    if summary.storage is not None:
+        waiting = summary.counts.get("paused", 0)
+        fix = (summary.storage.hint or "").split(";")[0]
+        click.echo(f"edge: {summary.storage.message}; {waiting} files not written, none marked failed "
+                   f"({fix}, then run this again)", err=True)  # one line, unwrapped, for logs and scripts
+        sys.exit(EXIT_FAILED)
     console.print(f"{done} done ({summary.counts.get('skipped', 0)} already up to date), {summary.failed} failed")
     sys.exit(EXIT_FAILED if summary.failed else 0)

@@ -1,0 +1,31 @@
+"""SIGTERM while `edge watch` is still starting is a clean stop (exit 0), not a kill.
+
+The signal is sent at fixed delays after launch: the delay is the input of the
+test, not a wait for something to happen. A SIGTERM that arrives before the
+Python interpreter has run edge's first line (the first few tens of
+milliseconds, more on a loaded machine) still ends the process by the signal:
+no Python code can catch it that early; systemd counts it as a clean stop.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import pytest
+
+from tests.conftest import start_edge
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.5, 1.0, 3.0])
+def test_sigterm_during_start_up_exits_0(delay, tmp_path):
+    (tmp_path / "inbox").mkdir()
+    config = tmp_path / "models.toml"
+    config.write_text('[edge]\nsettle = 0.2\n\n[models.ocr-small]\nengine = "ocr"\n\n[[routes]]\nmedia = ["image"]\n'
+                      'task = "extract"\ntiers = ["ocr-small"]\n')
+    process = start_edge("watch", str(tmp_path / "inbox"), "--config", str(config), "--state-dir", str(tmp_path / "s"))
+    time.sleep(delay)  # the moment of the stop is what is tested
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 0, output
+    assert "Traceback" not in output, output
