@@ -52,10 +52,10 @@ class Daemon:
         shares = ShareMap.build(self.roots, names, config.edge.share_root)
         self.ledger = open_ledger(self.state_dir, state_url(state, config.edge.state), shares, config.edge.lease)
         self.engines = EngineSet(config)
-        self._pipeline = Pipeline(config, self.engines)
         self.notifier = Notifier()
         self.metrics = Metrics()
         self.gpu = Scheduler.from_config(config, metrics=self.metrics)
+        self._pipeline = Pipeline(config, self.engines, admit=self._admit)  # every model call is admitted
         self.lanes: dict[str, Lane] = {}
         self.tracker = SettleTracker(config.edge.settle, self._settled)
         self.observer = None
@@ -101,6 +101,10 @@ class Daemon:
         self._scanner.start()
         self.notifier.ready()
         log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.location)
+
+    def _admit(self, name: str, engine, fn):
+        """A model call through the GPU scheduler: a lease, the model's workers, eviction as needed."""
+        return self.gpu.run(name, engine, fn)
 
     def _check_models(self) -> None:
         """Look at every model a route uses; problems are logged, not fatal."""
@@ -174,7 +178,7 @@ class Daemon:
             return
         old_engines = self.engines
         self.config, self.engines = config, EngineSet(config)
-        self._pipeline = Pipeline(config, self.engines)
+        self._pipeline = Pipeline(config, self.engines, admit=self._admit)
         self.tracker.settle = config.edge.settle
         self.gpu.evict_idle()  # the old engine objects go: their VRAM must stop counting
         old_engines.close()

@@ -195,6 +195,7 @@ class Scheduler:
         self.metrics = metrics
         self._clock = clock
         self._resident: dict[str, _Resident] = {}
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
         self._waiting = 0
         self._cond = threading.Condition()
 
@@ -228,17 +229,28 @@ class Scheduler:
     # -- the API the daemon uses ---------------------------------------------------
 
     def run(self, name: str, engine: Any, fn: Callable[[Lease], T], **admit_args: Any) -> T:
-        """fn(lease) inside an admission; on OutOfMemory evict the other idle models and retry once, reduced."""
-        try:
-            with self.admit(name, engine, **admit_args) as lease:
+        """fn(lease) once one of the model's `workers` slots is free and it is admitted on the GPU;
+        on OutOfMemory evict the other idle models and retry once, reduced."""
+        with self._slot(name, engine):
+            try:
+                with self.admit(name, engine, **admit_args) as lease:
+                    return fn(lease)
+            except OutOfMemory:
+                if not self.enabled:
+                    raise
+            log.warning("event=gpu_oom model=%s action=%r", name, "evict the other idle models, retry once with less")
+            self.evict_idle(keep=name)
+            with self.admit(name, engine, reduced=True, **admit_args) as lease:
                 return fn(lease)
-        except OutOfMemory:
-            if not self.enabled:
-                raise
-        log.warning("event=gpu_oom model=%s action=%r", name, "evict the other idle models, retry once with less")
-        self.evict_idle(keep=name)
-        with self.admit(name, engine, reduced=True, **admit_args) as lease:
-            return fn(lease)
+
+    def _slot(self, name: str, engine: Any) -> threading.BoundedSemaphore:
+        """At most `workers` calls of one model at a time, whichever lane or tier makes them."""
+        with self._cond:
+            slot = self._slots.get(name)
+            if slot is None:
+                workers = getattr(getattr(engine, "spec", None), "workers", None) or 1
+                slot = self._slots[name] = threading.BoundedSemaphore(int(workers))
+            return slot
 
     def pipeline_for(self, name: str, pipeline: Any) -> Any:
         """The daemon's entry: the pipeline a lane (one model) runs its jobs through. For a model

@@ -154,8 +154,7 @@ class Lane:
         except InputError as exc:
             return Verdict("failed", error=exc, attempts=row.attempts)
         job.attempts = row.attempts
-        pipeline = self.gpu.pipeline_for(self.name, self.pipeline()) if self.gpu else self.pipeline()
-        return execute(pipeline, job, self.settings.max_attempts)
+        return execute(self.pipeline(), job, self.settings.max_attempts)  # the pipeline admits each model call
 
     def _record(self, row: Row, verdict: Verdict) -> None:
         error = str(verdict.error) if verdict.error else None

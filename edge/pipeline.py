@@ -25,7 +25,7 @@ from .errors import EdgeError, EngineUnavailable, InputError, TransientError
 from .hashing import sha256_file
 from .job import Job
 from .media.detect import detect
-from .tasks.base import TaskContext, TaskOutput, task_runner
+from .tasks.base import TaskContext, TaskOutput, admits_each_model, task_runner
 
 log = logging.getLogger("edge.pipeline")
 
@@ -50,10 +50,12 @@ def stat_job(path: Path, root: Path) -> Job:
 
 
 class Pipeline:
-    def __init__(self, config: Config, engines: EngineSet | None = None, output_dir: Path | None = None):
+    def __init__(self, config: Config, engines: EngineSet | None = None, output_dir: Path | None = None,
+                 admit: Any = None):
         self.config = config
         self.engines = engines or EngineSet(config)
         self.placement = sidecar.Placement(output_dir or config.edge.output_dir)
+        self.admit = admit  # the daemon's GPU scheduler: admit(name, engine, fn(lease)); None: run at once
 
     # -- state of a file's outputs ------------------------------------------------
 
@@ -100,8 +102,9 @@ class Pipeline:
 
     def _run_task(self, job: Job, route) -> TaskOutput:
         ctx = TaskContext(job=job, route=route, config=self.config, engines=self.engines)
+        runner = task_runner(route.task, job.media.kind if job.media else None)
         try:
-            return task_runner(route.task, job.media.kind if job.media else None)(ctx)
+            return self._admitted(ctx, runner)
         except EdgeError:
             raise
         except PermissionError as exc:
@@ -110,6 +113,18 @@ class Pipeline:
             raise InputError(f"{job.path.name} vanished while it was processed", code="vanished") from None
         except MemoryError:
             raise TransientError("out of memory while processing", code="out_of_memory") from None
+
+    def _admitted(self, ctx: TaskContext, runner: Any) -> TaskOutput:
+        """The tier loop takes admission per tier attempt; any other task runs inside its model's."""
+        if self.admit is None:
+            return runner(ctx)
+        if admits_each_model(runner):
+            ctx.admit = self.admit
+            return runner(ctx)
+        name = ctx.route.model or (ctx.route.tiers[0] if ctx.route.tiers else None)
+        if name is None or name not in self.config.models:
+            return runner(ctx)
+        return self.admit(name, self.engines.get(name), lambda lease: runner(ctx))
 
     def _check_unchanged(self, job: Job) -> None:
         try:

@@ -48,3 +48,44 @@ class LeaseProbe(MetadataEngine):
     def evict(self) -> None:
         with self.lock:
             self.evicted.append(self.name)
+
+
+class TierProbe(MetadataEngine):
+    """A generative engine for the tier tests: answers `{}` (every field null, so the route escalates)
+    and records, per call, its lease and what the scheduler counts on the GPU."""
+
+    kind = "tier-probe"
+    scheduler = None  # set by the test: the Scheduler whose accounting is sampled inside each call
+    calls: dict[str, int] = {}
+    inside: dict[str, int] = {}
+    most_inside: dict[str, int] = {}
+    leases: list[tuple[str, str, int]] = []  # (model, device, VRAM the scheduler counts during the call)
+    gate = threading.Event()  # calls of a model named in `held` wait for it
+    held: set[str] = set()
+    lock = threading.Lock()
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.calls, cls.inside, cls.most_inside, cls.leases = {}, {}, {}, []
+        cls.gate, cls.held = threading.Event(), set()
+
+    def complete(self, request):
+        from edge.engines.base import Completion
+
+        lease = gpu.current_lease()
+        with self.lock:
+            self.calls[self.name] = self.calls.get(self.name, 0) + 1
+            self.inside[self.name] = self.inside.get(self.name, 0) + 1
+            self.most_inside[self.name] = max(self.most_inside.get(self.name, 0), self.inside[self.name])
+            used = self.scheduler.used_mb() if self.scheduler else 0
+            self.leases.append((self.name, lease.device if lease else "-", used))
+        try:
+            if self.name in self.held:
+                self.gate.wait(30)
+        finally:
+            with self.lock:
+                self.inside[self.name] -= 1
+        return Completion("{}", prompt_tokens=10, output_tokens=2)
+
+    def provenance(self):
+        return {"name": self.name, "engine": self.kind}

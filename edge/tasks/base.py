@@ -47,6 +47,7 @@ class TaskContext:
     engines: EngineSet
     log: logging.Logger = logging.getLogger("edge.task")
     ocr_hint: str | None = None  # OCR text a vision tier gets as a hint (route option ocr_hint)
+    admit: "Admit" = field(default=lambda name, engine, fn: fn(None))  # the daemon: GPU lease + the model's workers
 
 
 @dataclass
@@ -64,6 +65,14 @@ class TaskOutput:
 
 
 TaskRunner = Callable[[TaskContext], TaskOutput]
+# admit(model name, engine, fn): fn(lease) once the model may run (the scheduler's `run`).
+Admit = Callable[[str, Any, Callable[[Any], Any]], Any]
+
+
+def admits_each_model(runner: TaskRunner) -> bool:
+    """A runner that takes admission itself for every model it calls (the tier loop)."""
+    module = importlib.import_module(runner.__module__)
+    return bool(getattr(module, "ADMITS_EACH_MODEL", False))
 
 
 def task_runner(kind: str, media: str | None = None) -> TaskRunner:

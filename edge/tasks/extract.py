@@ -20,6 +20,7 @@ from ..extract.tier import TierResult
 from .base import Review, TaskContext, TaskOutput
 
 LOW_CONFIDENCE = 0.5  # "low" maps to 0.3, "medium" to 0.6
+ADMITS_EACH_MODEL = True  # each tier attempt takes its own model's admission (GPU lease, workers)
 
 # engine kind -> the tier runner for it; engines with complete() use the vision tier.
 TIER_RUNNERS: dict[str, str] = {
@@ -77,7 +78,8 @@ def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
     try:
         if evidence is not None:
             evidence.before(engine)
-        return consistency.sampled(runner_for(engine.kind), ctx, engine, spec, name)  # route.samples
+        runner = runner_for(engine.kind)
+        return ctx.admit(name, engine, lambda lease: consistency.sampled(runner, ctx, engine, spec, name))
     except EngineUnavailable as exc:
         if first:
             raise  # the file waits for its first tier; nothing is spent
