@@ -25,12 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np
+import numpy as np  # noqa: E402
 
-from edge.media import image as image_media
-from edge.media import video
-from tests import audio_helpers as ah
-from tests import video_helpers as vh
+from edge.media import image as image_media  # noqa: E402
+from edge.media import video  # noqa: E402
+from tests import audio_helpers as ah  # noqa: E402
+from tests import video_helpers as vh  # noqa: E402
 
 SIGNS = ["GATE 7 OPEN", "PUMP HOUSE B", "EXIT NORTH", "VALVE 12 CLOSED", "LOADING BAY 3", "FIRE DOOR KEEP SHUT",
          "TANK 4 EMPTY", "SUBSTATION C", "NO ENTRY", "MEETING POINT A"]

@@ -38,20 +38,21 @@ def test_scene_sampling_takes_one_frame_just_after_each_cut(shots, scan):
     print(f"\nscene ({scan} scan) frames at {times}; {report.decoded} frames decoded, cuts {report.cuts}")
     assert times[0] == 0.0  # the first shot
     assert len(times) == len(CUTS) + 1  # one per shot, none for the motion inside a shot
-    for cut, t in zip(CUTS, times[1:]):
+    for cut, t in zip(CUTS, times[1:], strict=True):
         assert cut <= t <= cut + 0.5
     colours = [tuple(np.asarray(frame.image)[40, 100]) for frame in frames]
     assert len(set(colours)) == len(colours)  # each frame shows a different shot
 
 
 def test_a_keyframe_guided_scene_scan_decodes_only_the_gops_that_change(tmp_path):
-    path = vh.write(tmp_path / "long-shots.mp4", vh.Clip(60, gop=50, cuts=[31.3]))  # I-frames every 5 s
+    # I-frames every 5 s; one cut inside a GOP, one on a keyframe (the end of the span looked at)
+    path = vh.write(tmp_path / "long-shots.mp4", vh.Clip(60, gop=50, cuts=[31.3, 45.0]))
     full, full_report = sample(path, mode="scene", max=16)
     guided, report = sample(path, mode="scene", max=16, scene_scan="keyframes")
     print(f"\nfull scan: {full_report.decoded} frames decoded; keyframe-guided: {report.decoded}")
-    assert [frame.t for frame in full] == [0.0, 31.5]
-    assert [frame.t for frame in guided] == [0.0, 31.5]
-    assert report.decoded < 250 < full_report.decoded  # 12 keyframes, the GOP with the cut, the last GOP
+    assert [frame.t for frame in full] == [0.0, 31.5, 45.0]
+    assert [frame.t for frame in guided] == [0.0, 31.5, 45.0]
+    assert report.decoded < 250 < full_report.decoded  # 12 keyframes, the two GOPs with cuts, the last GOP
 
 
 def test_scene_sampling_keeps_the_strongest_cuts_within_max(shots):

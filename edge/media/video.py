@@ -380,9 +380,8 @@ class Cursor:
         next_check = 0.0
         for frame in frames:
             t = self.seconds(frame)
-            if t > until + _EPSILON:
-                break
-            if t < next_check - _EPSILON:
+            last = t >= until - _EPSILON  # the frame that ends the span is always looked at
+            if t < next_check - _EPSILON and not last:
                 continue
             next_check = t + 1.0 / sampling.scene_rate
             histogram = thumbnail_histogram(frame)
@@ -390,6 +389,8 @@ class Cursor:
             if previous is None or score >= sampling.scene_threshold:
                 cuts.append({"t": round(t, 6), "score": round(score, 4)})
             previous = histogram
+            if last:
+                break
         return cuts
 
     def _guided_cuts(self, sampling: Sampling) -> list[dict[str, float]]:

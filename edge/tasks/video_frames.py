@@ -196,7 +196,7 @@ def _fill(frame: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _ocr(engine: Any, frames: list[PreparedFrame], timeline: list[dict[str, Any]], read: Read) -> dict[str, Any]:
     lines = 0
-    for frame, entry in zip(frames, timeline):
+    for frame, entry in zip(frames, timeline, strict=True):
         page = engine.read(frame.page.jpeg)
         read.timings_ms["ocr"] += page.elapsed_ms
         lines += len(page.lines)
@@ -218,7 +218,7 @@ def _vision(engine: Any, opts: VideoOptions, spec: SchemaSpec, frames: list[Prep
         answers, sent = _ask_group(engine, opts, prompt, spec, [frames[i] for i in group])
         read.timings_ms["inference"] += (time.perf_counter() - started) * 1000
         requests += sent
-        for index, parsed in zip(group, answers):
+        for index, parsed in zip(group, answers, strict=True):
             _record(index, parsed, frames[index], timeline[index], read, pages)
     status = "ok" if not read.invalid else "invalid"
     return {"kind": "vision", "status": status, "frames": len(frames), "requests": requests,
