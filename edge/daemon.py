@@ -28,7 +28,7 @@ from .metrics import Metrics
 from .pipeline import Pipeline, answers, stat_job
 from .runner import Verdict
 from .service import Notifier
-from .watch.observer import start_observer
+from .watch.observer import start_observer, stop_observer
 from .watch.scan import admissible, inside, walk
 from .watch.settle import SettleTracker
 
@@ -97,7 +97,8 @@ class Daemon:
             host, port = self.metrics.serve(self.config.edge.metrics)
             log.info("event=metrics_listening address=%s:%d", host, port)
         self.tracker.start()
-        self.observer = start_observer(self.roots, self._touch, self._new_folder, self.config.edge.poll)
+        self.observer = start_observer(self.roots, self._touch, self._new_folder, self.config.edge.poll,
+                                       on_overflow=self._overflowed)
         self._scanner.start()
         self.notifier.ready()
         log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.location)
@@ -138,7 +139,7 @@ class Daemon:
         self.notifier.stopping()
         log.info("event=stopping grace=%.1fs", self.config.edge.grace)
         if self.observer is not None:
-            self.observer.stop()
+            stop_observer(self.observer)
         self.tracker.stop()
         self._scan_now.set()
         for lane in self.lanes.values():
@@ -204,6 +205,11 @@ class Daemon:
         self.metrics.write_snapshot(self.state_dir)
 
     # -- finding files ----------------------------------------------------------------
+
+    def _overflowed(self) -> None:
+        """The kernel dropped file events: rescan now rather than at the next `rescan` period."""
+        log.warning("event=events_lost note=%r", "inotify queue overflowed; rescanning")
+        self._scan_now.set()
 
     def _touch(self, path: Path, closed: bool) -> None:
         self.tracker.touch(path, closed)

@@ -131,3 +131,20 @@ def test_choosing_the_ledger_and_hiding_the_password(monkeypatch):
     assert redact("postgresql://edge:hunter2@db:5432/edge") == "postgresql://edge:***@db:5432/edge"
     assert split_named("scans=/mnt/inbox") == ("scans", Path("/mnt/inbox"))
     assert split_named("/mnt/a=b") == (None, Path("/mnt/a=b"))
+
+
+def test_an_inotify_overflow_asks_for_a_rescan(tmp_path):
+    """Several daemons on one folder multiply its events; a dropped burst is rescanned at once."""
+    import logging
+
+    from edge.watch.observer import start_observer, stop_observer
+
+    calls: list[str] = []
+    observer = start_observer([tmp_path], lambda *_: None, lambda *_: None, on_overflow=lambda: calls.append("x"))
+    try:
+        logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
+    finally:
+        stop_observer(observer)
+        observer.join(timeout=5)
+    logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; after the stop")
+    assert calls == ["x"]

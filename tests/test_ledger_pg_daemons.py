@@ -110,6 +110,9 @@ def test_a_killed_host_s_leases_are_taken_over(inbox, tmp_path, pg_url):
     listed = status(pg_url)["daemons"]
     assert {(d["pid"], d["live"]) for d in listed} >= {(s.proc.pid, True) for s in survivors}
     assert (victim.proc.pid, False) in {(d["pid"], d["live"]) for d in listed}  # its heartbeat stopped
+    table = run_edge("status", "--state-url", pg_url).stdout
+    assert f"pid {victim.proc.pid}: not live (lease expired), last heartbeat" in table
+    assert f"pid {survivors[0].proc.pid}: live, last heartbeat" in table
     assert [daemon.terminate() for daemon in survivors] == [0, 0]
 
     taken = {line.split("path=")[1].split()[0] for s in survivors for line in s.lines if "event=lease_taken" in line}

@@ -82,12 +82,10 @@ def _print_report(report: dict) -> None:
         table.add_row(name, str(report["counts"][name]))
     console.print(table)
     console.print(f"queue depth: {report['queue_depth']}")
-    if report["daemons"]:
-        daemons = Table("host", "pid", "last heartbeat", "jobs held", "live", title="daemons")
-        for d in report["daemons"]:
-            daemons.add_row(d["host"], str(d["pid"]), f"{d['last_heartbeat']} ({d['heartbeat_age_s']}s ago)",
-                            str(d["jobs_held"]), "yes" if d["live"] else "no (lease expired)")
-        console.print(daemons)
+    for d in report["daemons"]:  # one line each: a table would wrap on a narrow terminal
+        live = "live" if d["live"] else "not live (lease expired)"
+        click.echo(f"daemon {d['host']} pid {d['pid']}: {live}, last heartbeat {d['last_heartbeat']}"
+                   f" ({d['heartbeat_age_s']} s ago), {d['jobs_held']} job(s) held")
     for error in report["last_errors"]:
         console.print(f"[red]{error['status']}[/] {error['path']} (attempts {error['attempts']}): {error['error']}")
 

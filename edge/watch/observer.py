@@ -6,11 +6,37 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger("edge.watch")
+
+# Only what _Handler uses: no IN_OPEN/IN_CLOSE_NOWRITE, which every read of a file by this
+# daemon (or by another daemon sharing the folder) would add to the kernel's bounded queue.
+EVENTS = [FileCreatedEvent, DirCreatedEvent, FileModifiedEvent, FileClosedEvent, FileMovedEvent, DirMovedEvent]
+_INOTIFY_LOGGER = "watchdog.observers.inotify_c"
+
+
+class _Overflow(logging.Handler):
+    """watchdog only logs an inotify queue overflow: turn that line into a call (a rescan)."""
+
+    def __init__(self, callback: Callable[[], None]):
+        super().__init__(logging.WARNING)
+        self.callback = callback
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "queue overflowed" in record.getMessage():
+            self.callback()
 
 
 class _Handler(FileSystemEventHandler):
@@ -41,13 +67,27 @@ class _Handler(FileSystemEventHandler):
 
 
 def start_observer(roots: list[Path], touch: Callable[[Path, bool], None], new_folder: Callable[[Path], None],
-                   poll: float | None = None):
-    """Watch every root recursively; returns the running observer."""
+                   poll: float | None = None, on_overflow: Callable[[], None] | None = None):
+    """Watch every root recursively; returns the running observer.
+
+    `on_overflow` is called when the kernel dropped events (a burst larger than
+    its queue): the caller rescans rather than waiting for the periodic rescan."""
     observer = PollingObserver(timeout=poll) if poll else Observer()
     handler = _Handler(touch, new_folder)
     for root in roots:
-        observer.schedule(handler, str(root), recursive=True)
+        observer.schedule(handler, str(root), recursive=True, event_filter=EVENTS)
+    observer.overflow_handler = None
+    if on_overflow is not None and not poll:
+        observer.overflow_handler = _Overflow(on_overflow)
+        logging.getLogger(_INOTIFY_LOGGER).addHandler(observer.overflow_handler)
     observer.daemon = True
     observer.start()
     log.info("event=watching roots=%s mode=%s", ",".join(map(str, roots)), f"poll:{poll}s" if poll else "inotify")
     return observer
+
+
+def stop_observer(observer) -> None:
+    """Stop watching, and stop listening for overflows."""
+    if getattr(observer, "overflow_handler", None) is not None:
+        logging.getLogger(_INOTIFY_LOGGER).removeHandler(observer.overflow_handler)
+    observer.stop()
