@@ -55,3 +55,47 @@ def test_scanned_page_in_the_same_pdf_is_ocrd(tmp_path, ocr_calls):
     assert [page["source"] for page in doc["ocr"]["pages"]] == ["text_layer", "ocr"]
     assert [page["source"] for page in doc["pages"]] == ["text_layer", "ocr"]
     assert "CLAIM FORM" in doc["ocr"]["text"].upper() and doc["result"]["invoice_number"] == "RE-2024-00731"
+
+
+def receipt_pdf(path: Path, date_line: str) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format=(420, 595))
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    for index, (left, right) in enumerate([("CORNER SHOP", ""), (date_line, ""), ("Milk", "2.50"),
+                                           ("TOTAL", "2.50")]):
+        pdf.text(40, 60 + 20 * index, left)
+        if right:
+            pdf.text(300, 60 + 20 * index, right)
+    pdf.output(str(path))
+    return path
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", "POSIX"])
+def test_an_ambiguous_date_with_nothing_to_decide_goes_to_review(tmp_path, monkeypatch, lang):
+    for name in ("LC_ALL", "LC_TIME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", lang)
+    doc = extract(receipt_pdf(tmp_path / "receipt.pdf", "Date: 03/04/2024"), schema="receipt")
+    [reason] = [r for r in doc["review"]["reasons"] if r["code"] == "ambiguous_date"]
+    assert reason["field"] == "date" and sorted(reason["values"]) == ["2024-03-04", "2024-04-03"]
+    assert doc["review"]["needs_review"] and doc["tiers"][0]["evidence"]["date_order"]["order"] is None
+
+
+def test_date_order_option_or_another_date_on_the_page_decides(tmp_path, monkeypatch):
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    doc = extract(receipt_pdf(tmp_path / "other.pdf", "Date: 03/04/2024  Printed 25/12/2024"), schema="receipt")
+    assert doc["result"]["date"] == "2024-04-03"
+    assert not [r for r in doc["review"]["reasons"] if r["code"] == "ambiguous_date"]
+    config = parse_config({"edge": {"date_order": "MDY"}, "models": {"ocr-small": {"engine": "ocr"}},
+                           "routes": [{"media": ["pdf"], "task": "extract", "schema": "receipt",
+                                       "tiers": ["ocr-small"]}]})
+    pdf = receipt_pdf(tmp_path / "us.pdf", "Date: 03/04/2024")
+    pipeline = Pipeline(config)
+    try:
+        outcome = pipeline.run(stat_job(pdf, tmp_path))
+    finally:
+        pipeline.engines.close()
+    assert outcome.doc["result"]["date"] == "2024-03-04" and not outcome.doc["review"]["needs_review"]

@@ -80,12 +80,12 @@ def merge(found: Iterable[Candidate]) -> list[Candidate]:
 # -- where the label of a value is --------------------------------------------------------------------
 
 
-def label_of(page: Page, line: Line, start: int, rules: L.LabelSet) -> L.LabelHit | None:
-    """The label that a value at `line.text[start:]` is printed under: before it on its line, the
-    nearest labelled cell to its left on its row (`TOTAL | RM | 9.00`), or the line just above it
-    (forms that stack label over value)."""
-    hit = L.best_label(line.text[:start], rules)
-    if hit:
+def label_of(page: Page, line: Line, start: int, rules: L.LabelSet, floor: int = 0) -> L.LabelHit | None:
+    """The label that a value at `line.text[start:]` is printed under: before it on its line (after
+    `floor`, the end of the value printed before it there), the nearest labelled cell to its left
+    on its row (`TOTAL | RM | 9.00`), or the line just above it (forms that stack label over value)."""
+    hit = L.best_label(line.text[floor:start], rules)
+    if hit or floor:
         return hit
     lefts = [other for other in page.rows[line.row] if other.x1 <= line.x0 + line.height * 0.5 and other is not line]
     for other in reversed(lefts):
@@ -114,17 +114,20 @@ def find_dates(ctx: Context, rule: FieldRule) -> list[Candidate]:
     found = []
     for page in ctx.pages:
         for line in page.lines:
+            floor = 0
             for token in dates.find(line.text):
-                found += _date_candidate(ctx, page, line, token, rule)
+                found += _date_candidate(ctx, page, line, token, rule, floor)
+                floor = token.end
     return found
 
 
-def _date_candidate(ctx: Context, page: Page, line: Line, token: dates.DateToken, rule: FieldRule) -> list[Candidate]:
+def _date_candidate(ctx: Context, page: Page, line: Line, token: dates.DateToken, rule: FieldRule,
+                    floor: int = 0) -> list[Candidate]:
     value = token.reading(ctx.date_order.order)
     if value is None:  # ambiguous and nothing decides: the day-first reading, flagged by `alternatives`
         value = token.readings.get("DMY") or min(token.values)
     alternatives = sorted(d.isoformat() for d in token.values if d != value)
-    hit = label_of(page, line, token.start, rule.labels)
+    hit = label_of(page, line, token.start, rule.labels, floor)
     if hit is not None and not hit.weight:
         return []  # a due date is never the invoice date
     score = 1.0 + label_weight(hit) - 0.02 * line.index / max(1, len(page.lines))
@@ -146,8 +149,10 @@ def find_amounts(ctx: Context, rule: FieldRule) -> list[Candidate]:
     whole_penalty = 1.5 if _prints_cents(ctx) else 0.5  # "TOTAL 3" on a page of 9.00s is a count
     for page in ctx.pages:
         for line in page.lines:
+            floor = 0
             for token in amounts.find(line.text):
-                hit = label_of(page, line, token.start, rule.labels)
+                hit = label_of(page, line, token.start, rule.labels, floor)
+                floor = token.end
                 if hit is None or not hit.weight:
                     continue
                 table = _table_row(page, line, token)
