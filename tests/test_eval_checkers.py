@@ -126,3 +126,41 @@ def test_truth_file_can_name_the_checker():
                                                 ("euros", "correct"), ("$", "wrong"), (12, "schema_error")])
 def test_currency_reads_signs_and_codes(predicted, outcome):
     assert ck.check_field("currency", "EUR", predicted).outcome == outcome
+
+
+PAGE = "ACME TRADING SDN BHD\nDate: 25/12/2018\nTOTAL RM 9.00\nCASH RM 10.00\nCHANGE RM 1.00"
+
+
+@pytest.mark.parametrize(("name", "truth", "predicted", "outcome"), [
+    ("merchant_name", "ACME TRADING SDN BHD", "Shop or merchant name", "hallucinated"),  # a description
+    ("merchant_name", "ACME TRADING SDN BHD", "CHANGE", "wrong"),  # printed, but not the merchant
+    ("total_amount", 9.0, 1000000000000000.0, "hallucinated"),  # a runaway number
+    ("total_amount", 9.0, 10.0, "wrong"),  # the CASH line: printed, wrong
+    ("date", "2018-12-25", "2018-09-02", "hallucinated"),
+    ("date", "2018-12-25", "2018-12-25", "correct"),
+    ("merchant_name", None, "ACME TRADING SDN BHD", "hallucinated"),  # the truth is null
+])
+def test_a_wrong_value_the_page_does_not_print_is_hallucinated(name, truth, predicted, outcome):
+    [result] = ck.check_document({name: truth}, {}, {name: predicted}, text=PAGE)
+    assert result.outcome == outcome, result
+
+
+def test_without_the_document_text_a_wrong_value_stays_wrong():
+    [result] = ck.check_document({"merchant_name": "ACME"}, {}, {"merchant_name": "Shop or merchant name"})
+    assert result.outcome == "wrong"
+
+
+def test_the_report_gives_the_hallucination_rate_per_engine():
+    from edge.eval.dataset import Sample
+    from edge.eval.run import DocResult, Report
+
+    from pathlib import Path
+
+    sample = Sample(path=Path("a.png"), fields={}, schema="receipt")
+    fields = ck.check_document({"merchant_name": "ACME TRADING SDN BHD", "total_amount": 9.0}, {},
+                               {"merchant_name": "Shop or merchant name", "total_amount": 9.0}, text=PAGE)
+    doc = {"model": {"name": "ocr-small", "engine": "ocr"}}
+    summary = Report("set", "documents", [DocResult(sample, fields, "ok", doc=doc)]).summary()
+    assert summary["hallucination_rate"] == 0.5
+    assert summary["by_engine"]["ocr:ocr-small"] == {"fields": 2, "accuracy": 0.5, "hallucinated": 1,
+                                                      "hallucination_rate": 0.5}
