@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from . import pg_schema
@@ -129,8 +130,6 @@ class PostgresLedger:
 
     def _secret(self) -> str | None:
         try:
-            from urllib.parse import urlsplit
-
             return urlsplit(self.url).password
         except ValueError:
             return None
@@ -161,7 +160,8 @@ class PostgresLedger:
                 if self._conn is None or self._conn.closed:
                     self._conn = self._connect()
                 result = op(self._conn)
-            except (self.psycopg.OperationalError, self.psycopg.InterfaceError) as exc:
+            except (self.psycopg.OperationalError, self.psycopg.InterfaceError, self.psycopg.InternalError) as exc:
+                # connection lost, server restarting, or a standby that cannot write yet
                 reason = one_line(exc, self._secret())
                 self._lost(reason)
                 raise LedgerUnavailable(f"state database {self.location} unavailable: {reason}") from None
@@ -181,10 +181,6 @@ class PostgresLedger:
             self._down_since = time.monotonic()
             log.warning("event=ledger_unavailable ledger=%s reason=%r note=%r", self.location, reason,
                         "claiming paused; results still go to sidecars")
-
-    @property
-    def available(self) -> bool:
-        return self._down_since is None
 
     # -- life cycle ---------------------------------------------------------------------
 
