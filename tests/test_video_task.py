@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edge.config import load_config, parse_config
+from edge.configure import load_config, parse_config
 from edge.engines.base import EngineSet
 from tests import audio_helpers as ah
 from tests import video_helpers as vh
@@ -264,3 +264,19 @@ def test_a_configured_summary_model_writes_the_summary_from_the_timeline(tmp_pat
     assert doc["result"]["summary_by"] == "vision" and len(chats) == 3
     asked = chats[-1]["messages"][-1]
     assert "images" not in asked and "[00:00] a dark road" in asked["content"] and "[00:02] a light road" in asked["content"]
+
+
+def test_a_route_for_pictures_and_video_shares_its_options(tmp_path, speech):
+    """Keys of the extract task and of the transcribe task sit beside the video keys (checked at load)."""
+    clip = vh.Clip(4, size=(320, 180), speech=np.concatenate([ah.silence(1.0), speech]))
+    path = vh.write(tmp_path / "memo.mp4", clip)
+    with OllamaDouble(values={"caption": "a grey wall"}) as double:
+        config = parse_config({"models": {"vision": {"engine": "ollama", "host": double.host}, "asr": ASR},
+                               "routes": [{"media": ["image", "pdf", "video"], "task": "describe", "model": "vision",
+                                           "options": {"ocr_hint": False, "lists": True, "frames": {"max": 1},
+                                                       "transcribe": True, "companions": ["srt"]}}]})
+        doc, _ = ah.process(path, config)
+    assert doc["status"] == "ok" and doc["result"]["timeline"][0]["frame"]["caption"] == "a grey wall"
+    assert_transcript(doc)
+    srt = (tmp_path / "memo.mp4.srt").read_text()
+    assert " --> " in srt and words(ah.SENTENCES[0].split()[0]) in words(srt)

@@ -49,9 +49,13 @@ class VideoOptions(BaseModel):
 
 
 def options(route: Any) -> VideoOptions:
-    """The route's validated options; ConfigError names the key."""
+    """The route's video options; ConfigError names the key.
+
+    A route may also carry the options of its other media and of the transcribe task
+    (tasks/options.py checks every key at load), so only the keys named here are read."""
+    mine = {key: value for key, value in route.options.items() if key in VideoOptions.model_fields}
     try:
-        return VideoOptions.model_validate(route.options)
+        return VideoOptions.model_validate(mine)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

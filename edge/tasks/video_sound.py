@@ -35,8 +35,9 @@ def asr_model(ctx: TaskContext, opts: VideoOptions) -> str:
 
 def transcript(ctx: TaskContext, opts: VideoOptions) -> Sound:
     """The transcribe task on the same file; a video without sound gets None, not an error."""
+    given = {key: value for key, value in ctx.route.options.items() if key in transcribe.TranscribeOptions.model_fields}
     route = ctx.route.model_copy(update={"task": "transcribe", "model": asr_model(ctx, opts), "tiers": [],
-                                         "options": opts.transcript})
+                                         "options": {**given, **opts.transcript}})
     sub = TaskContext(job=ctx.job, route=route, config=ctx.config, engines=ctx.engines, log=ctx.log)
     try:
         heard = transcribe.run(sub)
