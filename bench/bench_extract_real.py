@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.config import load_config, parse_config  # noqa: E402
+from edge.configure import load_config, parse_config  # noqa: E402
 from edge.eval import report  # noqa: E402
 from edge.eval.makeset import make_set  # noqa: E402
 from edge.eval.run import evaluate  # noqa: E402

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.config import parse_config  # noqa: E402
+from edge.configure import parse_config  # noqa: E402
 from edge.engines.base import CompletionRequest  # noqa: E402
 from edge.engines.llamacpp import (  # noqa: E402
     LlamaCppEngine, LlamaCppOptions, _default_format, _messages, bounded_schema)

@@ -81,7 +81,7 @@ def prepare_ms(frames: list[video.Frame]) -> float:
 
 
 def end_to_end(path: Path) -> tuple[float, dict]:
-    from edge.config import parse_config
+    from edge.configure import parse_config
 
     config = parse_config({"models": {"ocr": {"engine": "ocr"}, "asr": {"engine": "faster-whisper",
                                                                         "model": "embedded:tiny.en"}},

@@ -142,66 +142,29 @@ def default_config_path() -> Path:
     return Path(str(resources.files("edge").joinpath("default_models.toml")))
 
 
-def load_config(path: Path | None = None) -> Config:
+def read_config(path: Path | None = None) -> tuple[dict[str, Any], Path]:
+    """The TOML table of a models.toml (default_config_path() when none is given)."""
     path = Path(path) if path else default_config_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8")), path
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, path)
 
 
-def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
-    where = str(path) if path else "config"
+def parse_structure(data: dict[str, Any], path: Path | None = None) -> Config:
+    """The tables and keys this module knows; engines, tasks and schemas check the rest
+    (edge.configure.parse_config does both)."""
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {_describe(exc)}") from None
+        raise ConfigError(f"{path or 'config'}: {describe(exc)}") from None
     config.source = path
-    _check_engine_options(config, where)
-    _check_route_options(config, where)
-    _check_grammars(config, where)
     return config
 
 
-def _check_route_options(config: Config, where: str) -> None:
-    """Each route's options against the option models of its task (a typo stops the start)."""
-    from .tasks.options import check_route  # tasks declare their own options
-
-    for route in config.routes:
-        try:
-            check_route(route)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc.message}") from None
-
-
-def _check_grammars(config: Config, where: str) -> None:
-    """llama.cpp falls back silently when a schema cannot become a grammar: fail here instead."""
-    from .engines.llamacpp import check_route_schemas
-
-    try:
-        check_route_schemas(config)
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
-
-
-def _check_engine_options(config: Config, where: str) -> None:
-    from .engines.base import engine_class  # engines register their own options
-
-    for name, spec in config.models.items():
-        try:
-            options_model = engine_class(spec.engine).Options
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: models.{name}.engine: {exc.message}") from None
-        try:
-            options_model.model_validate(spec.engine_options())
-        except ValidationError as exc:
-            raise ConfigError(f"{where}: {_describe(exc, prefix=f'models.{name}')}") from None
-
-
-def _describe(exc: ValidationError, prefix: str = "") -> str:
+def describe(exc: ValidationError, prefix: str = "") -> str:
     problems = []
     for error in exc.errors():
         key = ".".join(str(part) for part in error["loc"])
@@ -209,10 +172,3 @@ def _describe(exc: ValidationError, prefix: str = "") -> str:
         reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
         problems.append(f"{key}: {reason}")
     return "; ".join(problems)
-
-
-def engine_options(spec: ModelSpec) -> BaseModel:
-    """The validated engine-specific options of one model."""
-    from .engines.base import engine_class
-
-    return engine_class(spec.engine).Options.model_validate(spec.engine_options())

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from . import routing, sidecar
-from .config import Config, load_config
+from .config import Config
+from .configure import load_config
 from .engines.base import EngineSet
 from .errors import ConfigError, EdgeError, InputError
 from .gpu import Scheduler

@@ -217,7 +217,7 @@ def offline_prefix() -> list[str]:
 
 def audio_config(options: dict | None = None, **model_options):
     """A config with the embedded tiny.en model and one transcribe route."""
-    from edge.config import parse_config
+    from edge.configure import parse_config
 
     model = {"engine": "faster-whisper", "model": "embedded:tiny.en", "idle_unload": 0, **model_options}
     route = {"name": "audio", "media": ["audio", "video"], "task": "transcribe", "model": "asr",

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.engines import whisper
 from edge.engines.base import EngineSet
 from edge.errors import ConfigError, EngineUnavailable

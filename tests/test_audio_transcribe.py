@@ -245,7 +245,7 @@ def test_a_multilingual_model_detects_the_language_and_translates(tmp_path, base
 
 
 def test_a_transcribe_route_on_a_model_that_is_not_whisper_is_a_config_error(tmp_path, sentences):
-    from edge.config import parse_config
+    from edge.configure import parse_config
 
     config = parse_config({"models": {"facts": {"engine": "metadata"}},
                            "routes": [{"name": "audio", "media": ["audio"], "task": "transcribe", "model": "facts"}]})

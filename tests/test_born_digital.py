@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.engines.ocr import OcrEngine
 from edge.pipeline import Pipeline, stat_job
 from tests import docs_helpers as docs

@@ -3,7 +3,7 @@ field flags exactly that field; agreeing fields stand; one sample stays the defa
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.eval.makeset import make_set
 from edge.extract.consistency import canonical, vote
 from edge.pipeline import Pipeline, stat_job

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edge import routing, sidecar
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.errors import ConfigError, InputError
 from edge.ledger import Ledger
 from edge.media.detect import detect

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edge.cli import doctor as doc
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.gpu import Discovery, GpuInfo
 from tests.conftest import edge_env, run_edge
 from tests.fakes.ollama_double import OllamaDouble

@@ -5,7 +5,7 @@ scored through the real pipeline."""
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.eval import report
 from edge.eval.makeset import make_set
 from edge.eval.run import evaluate

@@ -7,7 +7,7 @@ import json
 import pytest
 from PIL import Image, ImageDraw
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.engines.base import Completion, CompletionRequest, EngineSet
 from edge.errors import ConfigError, EngineError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.engines.base import Completion, CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions
 from edge.extract import choose, schemas, validate

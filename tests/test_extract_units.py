@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.engines.base import Completion, CompletionRequest
 from edge.errors import ConfigError
 from edge.extract import prompts, schemas, validate

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from edge import gpu
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.errors import EngineUnavailable, OutOfMemory, TransientError
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.metrics import Metrics

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.daemon import Daemon
 from edge.gpu import DeclaredDevice, Scheduler
 from tests.conftest import validate_sidecar, wait_for

@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.pipeline import Pipeline, stat_job
 from tests.conftest import wait_for

@@ -226,7 +226,7 @@ def test_review_list_shows_files_flagged_on_any_host(inbox, tmp_path, pg_url):
     import socket
 
     from edge import sidecar
-    from edge.config import parse_config
+    from edge.configure import parse_config
     from edge.ledger.postgresql import PostgresLedger
     from edge.ledger.shares import ShareMap
     from edge.pipeline import Pipeline, stat_job

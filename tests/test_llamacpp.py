@@ -216,7 +216,7 @@ def test_text_model_without_chat_template_gets_a_format(tmp_path):
 
 
 def test_config_with_a_schema_llamacpp_cannot_constrain_fails_at_load(tmp_path, pair):
-    from edge.config import load_config
+    from edge.configure import load_config
 
     schema = tmp_path / "odd.json"
     schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "string"},

@@ -10,7 +10,8 @@ import ollama
 import pytest
 from PIL import Image
 
-from edge.config import ModelSpec, parse_config
+from edge.config import ModelSpec
+from edge.configure import parse_config
 from edge.engines.base import CompletionRequest
 from edge.engines.ollama import MLLAMA_ERROR, OllamaEngine, OllamaOptions, is_loopback, mllama_supported
 from edge.errors import ConfigError, EngineError, EngineUnavailable, OutOfMemory, TransientError

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from edge import review
 from edge.cli import main
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.eval.makeset import make_set
 from edge.pipeline import Pipeline, stat_job
 from tests.conftest import run_edge, validate_sidecar, wait_for

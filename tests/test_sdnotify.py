@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.service import Notifier
 from tests.conftest import edge_env, start_edge, wait_for
 from tests.service_helpers import WATCHDOG_USEC, NotifySocket, read_available, stop, write_config

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.extract import schemas
 from edge.pipeline import Pipeline, stat_job
 from tests import docs_helpers as docs

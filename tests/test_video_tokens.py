@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.config import parse_config
+from edge.configure import parse_config
 from edge.extract import budget
 from tests import audio_helpers as ah
 from tests import video_helpers as vh

@@ -9,7 +9,8 @@ from typing import Any, Callable
 
 import click
 
-from ..config import Config, load_config
+from ..config import Config
+from ..configure import load_config
 from ..errors import ConfigError, EdgeError
 
 EXIT_FAILED = 1  # some file failed, or a check failed

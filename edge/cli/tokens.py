@@ -11,7 +11,7 @@ import click
 
 from ..engines.base import EngineSet
 from ..errors import EdgeError
-from ..extract import budget
+from ..engines import budget
 from . import tokens_video
 from .common import EXIT_CONFIG, EXIT_FAILED, config_options, load_or_exit
 

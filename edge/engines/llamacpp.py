@@ -23,10 +23,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ..errors import ConfigError, EngineError, EngineUnavailable
-from ..extract import budget
+from . import budget
 from .base import Check, Completion, CompletionRequest, Engine, EngineOptions
 from .gguf_info import GGUFInfo, NotGGUF, read_info
-from .llamacpp_grammar import bounded_schema, check_route_schemas, fast_llama_class, grammar_for  # noqa: F401
+from .llamacpp_grammar import bounded_schema, fast_llama_class, grammar_for  # noqa: F401
 
 log = logging.getLogger("edge.llamacpp")
 

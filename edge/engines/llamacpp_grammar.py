@@ -87,23 +87,6 @@ def bounded_numbers(gbnf: str) -> str:
 GRAMMAR_ENGINES = ("llamacpp", "ocr")
 
 
-def check_route_schemas(config: Any) -> None:
-    """Every schema a route sends to a llama.cpp model must become a grammar (ConfigError if not)."""
-    from ..extract import schemas
-
-    for route in config.routes:
-        names = ([route.model] if route.model else []) + route.tiers
-        if route.task not in ("extract", "describe"):
-            continue
-        if not any(config.models[name].engine in GRAMMAR_ENGINES for name in names if name in config.models):
-            continue
-        spec = schemas.resolve(route.schema_name, route.task, config)
-        try:
-            grammar_for(spec.format)
-        except ConfigError as exc:
-            raise ConfigError(f"routes {route.name}: schema {spec.name}: {exc.message}", hint=exc.hint) from None
-
-
 # -- greedy sampling under a grammar, grammar checked on the best token first ----------------------------
 
 

@@ -61,10 +61,11 @@ class Evidence:
         return self.ocr.get("text") if self.ocr else None
 
     def option(self, key: str) -> bool:
-        if key in self.ctx.route.options:
+        """A route option, else the same option of any ocr model of the config."""
+        if self.ctx.route.options.get(key) is not None:
             return bool(self.ctx.route.options[key])
-        return any(getattr(spec_options(spec), key, False) for spec in self.ctx.config.models.values()
-                   if spec.engine == "ocr")
+        return any(getattr(self.ctx.engines.get(name).options, key, False)
+                   for name, spec in self.ctx.config.models.items() if spec.engine == "ocr")
 
     def before(self, engine: Any) -> None:
         """Give a non-OCR tier the OCR text as a hint, reading the pages first if needed."""
@@ -124,12 +125,6 @@ def without_boxes(ocr: dict[str, Any]) -> dict[str, Any]:
     pages = [{"page": page.get("page"), "source": page.get("source", "ocr"),
               "lines": [{"text": line["text"]} for line in page.get("lines", [])]} for page in ocr.get("pages", [])]
     return {"engine": ocr.get("engine"), "text": ocr.get("text", ""), "pages": pages}
-
-
-def spec_options(spec: Any) -> Any:
-    from ..config import engine_options
-
-    return engine_options(spec)
 
 
 def with_ocr_hint(prompt: prompts.Prompt, text: str | None) -> prompts.Prompt:

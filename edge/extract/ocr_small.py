@@ -6,7 +6,7 @@ collect every printed value that could fill each field (candidates.py);
 where the finders cannot separate two candidates, the embedded text model
 picks one by number under a grammar (choose.py). Values are normalised in
 code from the printed text, so nothing that is not on the page comes out.
-An audio route that asks for `extract` goes the same way from its transcript.
+A transcript (an audio route that asks for `extract`) goes the same way through `from_text`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
 from . import candidates as C
 from . import choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
@@ -37,18 +36,20 @@ def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
 
 
 def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
-    kind = ctx.job.media.kind
-    if kind in ("audio", "video"):
-        started = time.perf_counter()
-        text = transcript_text(ctx)
-        pages, timings = [layout.text_page(1, text)], {"transcribe": (time.perf_counter() - started) * 1000}
-    else:
-        max_pages = int(setting(ctx, engine, "max_pages", DEFAULT_MAX_PAGES))
-        pages, timings = reading.read(ctx.job.path, kind, engine, max_pages)
+    """Images and PDFs: read the pages (text layer or OCR), then find and choose."""
+    max_pages = int(setting(ctx, engine, "max_pages", DEFAULT_MAX_PAGES))
+    pages, timings = reading.read(ctx.job.path, ctx.job.media.kind, engine, max_pages)
     result = extract(ctx, engine, spec, tier, pages, timings)
     result.ocr = reading.ocr_block(pages, boxes=True)
-    if kind not in ("audio", "video"):
-        _flag_ocr_quality(result, pages, engine.options.min_score)
+    _flag_ocr_quality(result, pages, engine.options.min_score)
+    return result
+
+
+def from_text(ctx: Any, engine: Any, spec: SchemaSpec, tier: str, text: str, timings: dict[str, float]) -> TierResult:
+    """Text with no page geometry (a transcript): each line a row, the same finders and choice."""
+    pages = [layout.text_page(1, text)]
+    result = extract(ctx, engine, spec, tier, pages, timings)
+    result.ocr = reading.ocr_block(pages, boxes=True)
     return result
 
 
@@ -209,23 +210,3 @@ def _flag_ocr_quality(result: TierResult, pages: list[Page], min_score: float) -
         mean = sum(scores) / len(scores)
         result.reasons.append({"code": "low_ocr_confidence",
                                "message": f"OCR mean line score {mean:.2f} is below {min_score}"})
-
-
-# -- audio: a transcript into fields ----------------------------------------------------------------
-
-
-def transcript_text(ctx: Any) -> str:
-    """Transcribe with the route's `asr` model (route option), or the config's first whisper model."""
-    from dataclasses import replace
-
-    from ..tasks import transcribe
-
-    asr = ctx.route.options.get("asr") or next(
-        (name for name, spec in ctx.config.models.items() if spec.engine == "faster-whisper"), None)
-    if asr is None:
-        raise ConfigError(f"route {ctx.route.name}: extracting from audio needs a faster-whisper model "
-                          "(set options.asr or define one in [models])")
-    options = {key: value for key, value in ctx.route.options.items() if key in transcribe.TranscribeOptions.model_fields}
-    route = ctx.route.model_copy(update={"model": asr, "task": "transcribe", "tiers": [], "options": options})
-    output = transcribe.run(replace(ctx, route=route))
-    return str(output.result.get("text") or "")

@@ -22,9 +22,12 @@ from .base import Review, TaskContext, TaskOutput
 LOW_CONFIDENCE = 0.5  # "low" maps to 0.3, "medium" to 0.6
 ADMITS_EACH_MODEL = True  # each tier attempt takes its own model's admission (GPU lease, workers)
 
-# engine kind -> the tier runner for it; engines with complete() use the vision tier.
-TIER_RUNNERS: dict[str, str] = {
-    "ocr": "edge.extract.ocr_small:run_tier",
+# (engine kind, media kind) -> the tier runner; engines with complete() use the vision tier.
+TIER_RUNNERS: dict[tuple[str, str], str] = {
+    ("ocr", "image"): "edge.extract.ocr_small:run_tier",
+    ("ocr", "pdf"): "edge.extract.ocr_small:run_tier",
+    ("ocr", "audio"): "edge.tasks.transcript_tier:run_tier",
+    ("ocr", "video"): "edge.tasks.transcript_tier:run_tier",
 }
 DEFAULT_RUNNER = "edge.extract.vision:run_tier"
 
@@ -78,7 +81,7 @@ def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
     try:
         if evidence is not None:
             evidence.before(engine)
-        runner = runner_for(engine.kind)
+        runner = runner_for(engine.kind, ctx.job.media.kind if ctx.job.media else "")
         return ctx.admit(name, engine, lambda lease: consistency.sampled(runner, ctx, engine, spec, name))
     except EngineUnavailable as exc:
         if first:
@@ -88,8 +91,8 @@ def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
         return TierResult(tier=name, status="unavailable", reasons=[reason], model=engine.provenance())
 
 
-def runner_for(kind: str) -> Callable[..., TierResult]:
-    module_name, func = TIER_RUNNERS.get(kind, DEFAULT_RUNNER).split(":")
+def runner_for(kind: str, media: str = "image") -> Callable[..., TierResult]:
+    module_name, func = TIER_RUNNERS.get((kind, media), DEFAULT_RUNNER).split(":")
     return getattr(importlib.import_module(module_name), func)
 
 
