@@ -10,7 +10,7 @@ from PIL import Image
 
 from edge.cli.tokens import tokens
 from edge.errors import EngineError
-from edge.extract import budget
+from edge.engines import budget
 
 
 @pytest.fixture()

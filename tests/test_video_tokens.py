@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge.configure import parse_config
-from edge.extract import budget
+from edge.engines import budget
 from tests import audio_helpers as ah
 from tests import video_helpers as vh
 from tests.conftest import ROOT, run_edge

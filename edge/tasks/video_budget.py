@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import EdgeError
-from ..extract import budget
+from ..engines import budget
 from ..media.image import fit as fit_canvas
 
 MIN_CANVAS = 224
