@@ -77,7 +77,8 @@ def status(as_json, config_path, state_dir, state_url):
 
 def _print_report(report: dict) -> None:
     console = Console()
-    table = Table("status", "files", title=f"edge ledger {report['ledger']}")
+    click.echo(f"edge ledger {report['ledger']}")  # not a table title: a long URL or path would wrap
+    table = Table("status", "files")
     for name in STATUSES:
         table.add_row(name, str(report["counts"][name]))
     console.print(table)
