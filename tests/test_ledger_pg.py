@@ -84,6 +84,9 @@ def test_heartbeat_keeps_a_lease_and_status_lists_the_daemon(pg_url):
                     what="heartbeats over 4 s")
     assert other.claim("metadata") is None
     assert [(d.pid, d.jobs_held, d.live) for d in seen] == [(host.holder and int(host.holder.split(":")[1]), 1, True)]
+    other.run(lambda conn: conn.execute(
+        "INSERT INTO edge_daemons VALUES ('gone:1:0', 'gone', 1, 0, extract(epoch from now()) - 90000, 30, '')"))
+    wait_for(lambda: len(other.daemons()) == 1, 10, what="a daemon silent for a day forgotten at the next beat")
     host.close()  # a clean stop releases what it held and deregisters
     assert other.daemons() == [] and other.get(f"{INBOX}/long").status == "pending"
     other.close()

@@ -34,6 +34,7 @@ log = logging.getLogger("edge.ledger")
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock: leases never trust a host's
 COLUMNS = ("id, root, lane, sha256, size, mtime_ns, status, attempts, next_at, dirty, last_error, timings,"
            " updated_at, holder")
+FORGET_DAEMON_AFTER = 86_400.0  # seconds: a daemon silent this long (killed, host gone) leaves `edge status`
 CONNECT = {"connect_timeout": 5, "application_name": "edge", "keepalives": 1, "keepalives_idle": 5,
            "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 15000}
 
@@ -227,6 +228,7 @@ class PostgresLedger:
         # a claim whose answer was lost with the connection: ours in the table, unknown to the lanes
         conn.execute("UPDATE edge_files SET status = 'pending', holder = NULL, lease_until = NULL"
                      " WHERE holder = %s AND status = 'running' AND NOT (id = ANY(%s))", (self.holder, held))
+        conn.execute(f"DELETE FROM edge_daemons WHERE heartbeat_at < {NOW} - %s", (FORGET_DAEMON_AFTER,))
         host, pid, started = self.holder.rsplit(":", 2)
         conn.execute(
             f"INSERT INTO edge_daemons (holder, host, pid, started_at, heartbeat_at, lease, roots)"
