@@ -17,6 +17,8 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	@$(MAKE) --no-print-directory debs DEBS="$(TEST_DEBS)"
+	$(VENV)/bin/ruff check edge tests bench
+	$(VENV)/bin/mypy edge
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed

@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge.configure import parse_config  # noqa: E402
 from edge.engines.base import CompletionRequest  # noqa: E402
-from edge.engines.llamacpp import (  # noqa: E402
-    LlamaCppEngine, LlamaCppOptions, _default_format, _messages, bounded_schema)
+from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, _default_format, _messages, bounded_schema  # noqa: E402
 from edge.extract import prompts, schemas  # noqa: E402
 from edge.pipeline import Pipeline, stat_job  # noqa: E402
 from tests import docs_helpers as docs  # noqa: E402

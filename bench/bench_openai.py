@@ -35,9 +35,9 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edge.engines.base import CompletionRequest
-from edge.engines.openai import OpenAIEngine, OpenAIOptions
-from tests.openai_server import GEMMA, LlamaServer
+from edge.engines.base import CompletionRequest  # noqa: E402
+from edge.engines.openai import OpenAIEngine, OpenAIOptions  # noqa: E402
+from tests.openai_server import GEMMA, LlamaServer  # noqa: E402
 
 SCHEMA = {"type": "object", "properties": {"claim_number": {"type": ["string", "null"]},
                                            "total_claimed": {"type": ["number", "null"]}},

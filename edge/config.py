@@ -100,7 +100,7 @@ class UserSchema(Strict):
     required: list[str] = []
 
     @model_validator(mode="after")
-    def _one_source(self) -> "UserSchema":
+    def _one_source(self) -> UserSchema:
         if bool(self.file) == bool(self.fields):
             raise ValueError("give exactly one of `file` or `fields`")
         return self
@@ -122,7 +122,7 @@ class Config(Strict):
     source: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
-    def _names(self) -> "Config":
+    def _names(self) -> Config:
         for index, route in enumerate(self.routes):
             route.name = route.name or f"route{index + 1}"
             for name in ([route.model] if route.model else []) + route.tiers:

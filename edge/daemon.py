@@ -293,7 +293,7 @@ class Daemon:
     def _answered_row(self, job: Job) -> tuple | None:
         """A ledger row when the file's sidecar already answers it (size+mtime), else None."""
         doc = self._pipeline.recorded(job)
-        if not answers(doc, job):
+        if doc is None or not answers(doc, job):
             return None
         failed = doc.get("status") == "failed"
         error = (doc.get("error") or {}).get("message") if failed else None

@@ -18,9 +18,10 @@ import contextvars
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from .errors import EngineUnavailable, OutOfMemory, TransientError
 
@@ -200,7 +201,7 @@ class Scheduler:
         self._cond = threading.Condition()
 
     @classmethod
-    def from_config(cls, config: Any, device: Device | None = None, metrics: Any = None) -> "Scheduler":
+    def from_config(cls, config: Any, device: Device | None = None, metrics: Any = None) -> Scheduler:
         """No model declares vram_mb: a no-op scheduler, without probing the GPU libraries."""
         gpu = config.edge.gpu
         wanted = any(spec.vram_mb for spec in config.models.values())
@@ -266,7 +267,7 @@ class Scheduler:
               timeout: float | None = None, reduced: bool = False) -> Iterator[Lease]:
         spec = getattr(engine, "spec", None)
         need = vram_mb if vram_mb is not None else getattr(spec, "vram_mb", None)
-        fallback = fallback or getattr(spec, "fallback", "wait")
+        fallback = fallback or getattr(spec, "fallback", None) or "wait"
         timeout = timeout if timeout is not None else getattr(spec, "timeout", 300.0)
         if not self.enabled or not need:
             lease = Lease(name, "auto", 0, reduced)

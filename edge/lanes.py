@@ -12,8 +12,9 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from .errors import InputError, StorageUnavailable
 from .ledger import LedgerAPI, LedgerUnavailable, Row
@@ -26,7 +27,10 @@ BREAKER_MAX = 60.0  # seconds: an unavailable engine is probed at least this oft
 LEDGER_RETRY = 1.0  # seconds between claims while the ledger's database is away
 
 
-def backoff(attempt: int, base: float, cap: float, rng: random.Random = random.Random()) -> float:
+_JITTER = random.Random()
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random = _JITTER) -> float:
     """Exponential backoff with full jitter in [50%, 150%]."""
     return min(cap, base * 2 ** max(0, attempt - 1)) * rng.uniform(0.5, 1.5)
 
@@ -69,7 +73,7 @@ class Lane:
         self.stopping = False
         self.busy: dict[str, float] = {}  # path -> start time, for status and STATUS=
         self.probing = False  # half-open breaker: one job probes the engine
-        self.gpu = None  # the daemon's GPU scheduler (edge.gpu.Scheduler)
+        self.gpu: Any = None  # the daemon's GPU scheduler (edge.gpu.Scheduler)
         self.threads = [threading.Thread(target=self._work, name=f"edge-{name}-{i}", daemon=True)
                         for i in range(workers)]
 

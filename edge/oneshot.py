@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .config import Config
 from .errors import InputError, StorageUnavailable
-from .job import Job
 from .lanes import backoff
 from .ledger import Ledger
 from .pipeline import Pipeline, stat_job
@@ -49,7 +48,7 @@ def run_once(config: Config, files: list[tuple[Path, Path]], ledger: Ledger | No
     summary = Summary()
     try:
         with ThreadPoolExecutor(max_workers=config.edge.workers, thread_name_prefix="edge-process") as pool:
-            for path, verdict in pool.map(lambda item: (item[0], _one(pipeline, config, *item, write)), files):
+            for path, verdict in pool.map(lambda item: (item[0], _one(pipeline, config, item[0], item[1], write)), files):
                 summary.counts[verdict.kind] = summary.counts.get(verdict.kind, 0) + 1
                 if isinstance(verdict.error, StorageUnavailable):
                     summary.storage = summary.storage or verdict.error
@@ -77,7 +76,8 @@ def _one(pipeline: Pipeline, config: Config, path: Path, root: Path, write: bool
     if verdict.kind == "paused" and write and not isinstance(verdict.error, StorageUnavailable):
         # One-shot cannot wait for the engine: leave a transient error sidecar
         # that the daemon (or `edge retry`) picks up once the engine is back.
-        pipeline.write_error(job, verdict.error, job.attempts)
+        if verdict.error is not None:
+            pipeline.write_error(job, verdict.error, job.attempts)
     return verdict
 
 

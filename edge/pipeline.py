@@ -158,6 +158,7 @@ class Pipeline:
         """Write the sidecar and companions; drop a stale error sidecar of ours."""
         target = self.placement.ok_path(job.path, job.root)
         sidecar.refuse_foreign(target)
+        assert outcome.doc is not None  # only a done outcome is written
         for suffix, text in outcome.companions.items():
             sidecar.write_text(self.placement.companion_path(job.path, job.root, suffix), text)
         sidecar.write_json(target, outcome.doc)

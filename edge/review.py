@@ -116,7 +116,7 @@ def _pending(sidecar_copy: Path) -> Pending | None:
     doc = sidecar.read(sidecar_copy)
     origin = ((doc or {}).get("review") or {}).get("origin")
     file = sidecar_copy.with_name(sidecar_copy.name[: -len(sidecar.SUFFIX)])
-    if not origin or not file.exists():
+    if doc is None or not origin or not file.exists():
         return None
     return Pending(file, sidecar_copy, Path(origin["path"]), Path(origin["sidecar"]), doc)
 

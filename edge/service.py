@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 log = logging.getLogger("edge.service")
 

@@ -13,7 +13,7 @@ import errno
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ def schema() -> dict[str, Any]:
 
 
 def iso_time(seconds: float | None = None) -> str:
-    moment = datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else datetime.now(timezone.utc)
+    moment = datetime.fromtimestamp(seconds, UTC) if seconds is not None else datetime.now(UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -227,9 +227,9 @@ def audio_config(options: dict | None = None, **model_options):
 
 def process(path: Path, config, engines=None) -> tuple[dict, Path]:
     """Run one file through the pipeline as the daemon does; return the validated sidecar and its path."""
-    from tests.conftest import validate_sidecar
     from edge.errors import EdgeError
     from edge.pipeline import Pipeline, stat_job
+    from tests.conftest import validate_sidecar
 
     pipeline = Pipeline(config, engines=engines)
     job = stat_job(path, path.parent)

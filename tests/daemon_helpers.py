@@ -42,7 +42,7 @@ class DaemonProcess:
     def count(self, needle: str) -> int:
         return sum(needle in line for line in list(self.lines))
 
-    def wait_ready(self, timeout: float = 60) -> "DaemonProcess":
+    def wait_ready(self, timeout: float = 60) -> DaemonProcess:
         wait_for(lambda: self.count("event=ready") or self.proc.poll() is not None, timeout, what="daemon ready")
         assert self.proc.poll() is None, f"daemon exited early:\n{self.log()}"
         wait_for(lambda: self.count("event=scan_done"), timeout, what="start-up scan")

@@ -8,8 +8,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 WATCHDOG_USEC = 400_000  # the daemon pings every 0.2 s
 
@@ -29,7 +29,7 @@ class NotifySocket:
         self.sock.settimeout(timeout)
         try:
             data = self.sock.recv(4096).decode()
-        except socket.timeout:
+        except TimeoutError:
             return None
         self.messages.append(data)
         return data

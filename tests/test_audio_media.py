@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import audio_helpers as h
-from tests.audio_helpers import no_network  # noqa: F401  (fixture)
 from edge.errors import InputError
 from edge.media import audio
+from tests import audio_helpers as h
+from tests.audio_helpers import no_network  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.usefixtures("no_network"),
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]

@@ -151,10 +151,10 @@ def test_without_the_document_text_a_wrong_value_stays_wrong():
 
 
 def test_the_report_gives_the_hallucination_rate_per_engine():
+    from pathlib import Path
+
     from edge.eval.dataset import Sample
     from edge.eval.run import DocResult, Report
-
-    from pathlib import Path
 
     sample = Sample(path=Path("a.png"), fields={}, schema="receipt")
     fields = ck.check_document({"merchant_name": "ACME TRADING SDN BHD", "total_amount": 9.0}, {},

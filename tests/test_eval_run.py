@@ -3,8 +3,8 @@ numbers equal hand-computed ones. Plus make-set's own promises (byte-identical p
 truth fields = the built-in schemas, traps and hard cases present)."""
 
 import json
-import re
 import math
+import re
 from datetime import date
 
 import pytest

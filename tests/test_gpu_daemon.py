@@ -60,7 +60,7 @@ def test_audio_and_image_models_that_fit_run_together(tmp_path, run_daemon):
     assert daemon.metrics.snapshot()["gpu_memory_mb"] == 14600
     LeaseProbe.gate.set()
     for name in ("audio/hold-a.txt", "images/hold-b.txt"):
-        wait_for(lambda: (inbox / f"{name}.json").exists(), 30, what=f"sidecar of {name}")
+        wait_for(lambda name=name: (inbox / f"{name}.json").exists(), 30, what=f"sidecar of {name}")
         assert validate_sidecar(inbox / f"{name}.json")["status"] == "ok"
     assert {device for _, _, device, _ in LeaseProbe.seen} == {"cuda"}
 

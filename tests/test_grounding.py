@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from edge.extract.escalation import Evidence, ungrounded
 from edge.extract.grounding import ground, numbers_in, parse_dates, squash
 from edge.extract.tier import TierResult
-from edge.extract.escalation import Evidence, ungrounded
 
 OCR = """ACME TOOLS LTD
 Invoice number: INV-2024-0042

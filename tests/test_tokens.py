@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from edge.cli.tokens import tokens
-from edge.errors import EngineError
 from edge.engines import budget
+from edge.errors import EngineError
 
 
 @pytest.fixture()

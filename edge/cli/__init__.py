@@ -21,7 +21,7 @@ if sys.argv[1:2] == ["watch"]:  # first thing, before the imports: the daemon in
 
 import click  # noqa: E402
 
-from .. import __version__
+from .. import __version__  # noqa: E402
 
 COMMANDS = {
     "watch": "edge.cli.watch:watch",

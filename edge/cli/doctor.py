@@ -12,8 +12,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Literal
 
 import click
 
@@ -79,7 +80,7 @@ def run_checks(config: Config, roots: list[Path], state_dir: Path) -> list[Check
 def check_python() -> list[Check]:
     version = platform.python_version()
     where = f"Python {version} on {platform.system()} {platform.machine()}"
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (a doctor must say so if run by an older Python)
         return [Check("python", "fail", where, fix="install Python 3.11 or newer and recreate the venv")]
     if platform.system() != "Linux":
         return [Check("python", "warn", f"{where}: no inotify, no systemd", fix="use `edge watch --poll 5`")]
@@ -109,7 +110,7 @@ def check_gpu(config: Config, found: gpu.Discovery | None = None) -> list[Check]
     first = found.gpus[0]
     budget = config.edge.gpu.budget_mb or first.total_mb - config.edge.gpu.reserve_mb
     checks += _budget_checks(config, wanted, budget)
-    if wanted and first.free_mb < min(spec.vram_mb for spec in wanted.values()):
+    if wanted and first.free_mb < min(spec.vram_mb or 0 for spec in wanted.values()):
         checks.append(Check("gpu memory", "warn", f"only {first.free_mb} MB free now: other processes hold VRAM",
                             fix="see nvidia-smi; stop them or lower [edge.gpu] budget_mb"))
     if found.llama_gpu_offload is False and any(s.engine == "llamacpp" for s in wanted.values()):
@@ -124,7 +125,7 @@ def _budget_checks(config: Config, wanted: dict, budget: int) -> list[Check]:
     for name, spec in sorted(wanted.items()):
         if spec.vram_mb <= budget:
             continue
-        level = "warn" if spec.fallback == "cpu" else "fail"
+        level: Literal["warn", "fail"] = "warn" if spec.fallback == "cpu" else "fail"
         outcome = "runs on the CPU (fallback = \"cpu\")" if level == "warn" else "can never be admitted"
         checks.append(Check(f"vram {name}", level, f"needs {spec.vram_mb} MB, the GPU budget is {budget} MB: {outcome}",
                             fix='choose a smaller quantization, set fallback = "cpu", or raise [edge.gpu] budget_mb'))

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
+from ..engines import budget
 from ..engines.base import EngineSet
 from ..errors import EdgeError
-from ..engines import budget
 from . import tokens_video
 from .common import EXIT_CONFIG, EXIT_FAILED, config_options, load_or_exit
 

@@ -200,18 +200,19 @@ class LlamaCppEngine(Engine):
         self._check_projector()
 
     def _check_projector(self) -> None:
-        proj = self.mmproj_info()
+        proj, mmproj = self.mmproj_info(), self.mmproj_path
+        assert proj is not None and mmproj is not None  # only called with an mmproj
         kind = str(proj.get("clip.projector_type") or "")
         if kind == "mllama" or proj.architecture == "mllama":
-            raise EngineError(f"{self.mmproj_path.name} is an mllama projector", code="unsupported_model",
+            raise EngineError(f"{mmproj.name} is an mllama projector", code="unsupported_model",
                               hint=MLLAMA_HELP)
         if not proj.get("clip.has_vision_encoder", True):
-            raise EngineError(f"{self.mmproj_path.name} has no vision encoder", code="mmproj_mismatch")
+            raise EngineError(f"{mmproj.name} has no vision encoder", code="mmproj_mismatch")
         text_embd = self.info().get(f"{self.info().architecture}.embedding_length")
         out_embd = _projector_output(proj)
         if text_embd and out_embd and int(text_embd) != int(out_embd):
             raise EngineError(
-                f"mmproj {self.mmproj_path.name} does not match model {self.model_path.name}: the projector "
+                f"mmproj {mmproj.name} does not match model {self.model_path.name}: the projector "
                 f"outputs {out_embd}-dim embeddings, the text model's n_embd is {text_embd}",
                 code="mmproj_mismatch", hint="use the mmproj file published with this exact model",
             )
@@ -331,7 +332,7 @@ class LlamaCppEngine(Engine):
             was_loaded = self._llm is not None
             llm = self.load()
             loaded = time.perf_counter()
-            image = self._fit_image(llm, request) if request.image is not None else None
+            image: bytes | list[bytes] | None = self._fit_image(llm, request) if request.image is not None else None
             if request.images:
                 image = self._fit_images(llm, request)
             elif image is None:
@@ -342,7 +343,7 @@ class LlamaCppEngine(Engine):
         return _completion(answer, {"load": 0.0 if was_loaded else (loaded - started) * 1000,
                                     "inference": (done - loaded) * 1000})
 
-    def _call(self, llm: Any, request: CompletionRequest, image: bytes | list[bytes] | None) -> dict[str, Any]:
+    def _call(self, llm: Any, request: CompletionRequest, image: bytes | list[bytes] | None) -> Any:
         kwargs: dict[str, Any] = dict(messages=_messages(request, image), temperature=request.temperature,
                                       seed=request.seed, max_tokens=request.max_tokens, repeat_penalty=1.0)
         if request.schema is not None:  # our own grammar: bounded strings, arrays and numbers
@@ -361,6 +362,7 @@ class LlamaCppEngine(Engine):
         """Count visual + prompt + output tokens against n_ctx; downscale or refuse."""
         from PIL import Image
 
+        assert request.image is not None
         family = self.family()
         with Image.open(io.BytesIO(request.image)) as picture:
             width, height = picture.size
@@ -484,7 +486,7 @@ def _resize_png(image: bytes, width: int, height: int) -> bytes:
     from PIL import Image
 
     with Image.open(io.BytesIO(image)) as picture:
-        smaller = picture.convert("RGB").resize((width, height), Image.LANCZOS)
+        smaller = picture.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     smaller.save(out, "PNG")
     return out.getvalue()

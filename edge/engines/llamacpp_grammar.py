@@ -123,7 +123,7 @@ class GrammarFirstGreedy:
 
         logits = np.ctypeslib.as_array(self._c.llama_get_logits_ith(ctx.ctx, idx), shape=(self.n_vocab,))
         token = int(logits.argmax())
-        self.single[0].id, self.single[0].logit, self.single[0].p = token, float(logits[token]), 0.0
+        self.single[0].id, self.single[0].logit, self.single[0].p = token, float(logits[token]), 0.0  # type: ignore[assignment]  # ctypes fields take ints
         self.array.size, self.array.selected, self.array.sorted = 1, -1, False
         self._c.llama_sampler_apply(self.grammar, ctypes.byref(self.array))
         if np.isfinite(self.single[0].logit):

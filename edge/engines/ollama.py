@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import ipaddress
 import threading
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,7 +53,7 @@ class OllamaOptions(EngineOptions):
     max_images: int = Field(8, ge=1)  # images per request for models that take several (never mllama)
 
     @model_validator(mode="after")
-    def _loopback_unless_allowed(self) -> "OllamaOptions":
+    def _loopback_unless_allowed(self) -> OllamaOptions:
         if not self.allow_remote and not is_loopback(self.host):
             raise ValueError(f"host {self.host} is not this machine; set allow_remote = true to send files there")
         return self
@@ -87,6 +86,7 @@ def mllama_supported(version: str) -> bool:
 class OllamaEngine(Engine):
     kind = "ollama"
     Options = OllamaOptions
+    options: OllamaOptions
 
     def __init__(self, name: str, spec: Any, options: OllamaOptions):
         super().__init__(name, spec, options)

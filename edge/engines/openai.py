@@ -336,11 +336,11 @@ class OpenAIEngine(Engine):
         except EngineError as exc:
             return False, f"refused a test image: {exc.message}"
         without = self._tiny_request(model_id, {})
-        tokens = [(answer.get("usage") or {}).get("prompt_tokens") for answer in (with_image, without)]
-        if None in tokens:
+        counted = [(answer.get("usage") or {}).get("prompt_tokens") for answer in (with_image, without)]
+        if counted[0] is None or counted[1] is None:
             return None, "accepted a test image (the server reports no token usage to tell whether it read it)"
-        if tokens[0] > tokens[1]:
-            return True, f"takes images (a test image added {tokens[0] - tokens[1]} prompt tokens)"
+        if counted[0] > counted[1]:
+            return True, f"takes images (a test image added {counted[0] - counted[1]} prompt tokens)"
         return None, ("counted no prompt tokens for a test image: a text-only model that drops images, "
                       "or a cross-attention model (mllama) whose images take no context")
 

@@ -65,7 +65,7 @@ class ScriptedEngine(Engine):
         self._guard = threading.Lock()
         self._entries = _load_script(options.script) if options.script else []
 
-    def enqueue(self, *answers: Any) -> "ScriptedEngine":
+    def enqueue(self, *answers: Any) -> ScriptedEngine:
         with self._guard:
             self._queue.extend(answers)
         return self

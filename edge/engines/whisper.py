@@ -73,6 +73,7 @@ class Transcript:
 class WhisperEngine(Engine):
     kind = "faster-whisper"
     Options = WhisperOptions
+    options: WhisperOptions
 
     def __init__(self, name: str, spec: Any, options: WhisperOptions):
         super().__init__(name, spec, options)
@@ -306,7 +307,7 @@ def _embedded_path(name: str) -> Path:
     if len(modules) == 1:
         return Path(modules[0].get_model_path())
     with _assemble_lock:
-        return _assembled_base(*(Path(module.__file__).parent / "data" for module in modules))
+        return _assembled_base(*(Path(str(module.__file__)).parent / "data" for module in modules))
 
 
 _assemble_lock = threading.Lock()

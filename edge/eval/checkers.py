@@ -19,9 +19,10 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable
+from typing import Any
 
 from rapidfuzz import fuzz, utils
 
@@ -272,7 +273,7 @@ def check_field(name: str, truth: Any, predicted: Any, checker: str | None = Non
 
 
 def _printed(document: Any, value: Any) -> bool:
-    from ..extract.grounding import leaves, found
+    from ..extract.grounding import found, leaves
 
     return all(found(document, leaf) for _, leaf in leaves(value)) if isinstance(value, (dict, list)) \
         else found(document, value)

@@ -25,7 +25,7 @@ STAMPS = ("PAID", "RECEIVED", "COPY", "APPROVED", "SCANNED")
 
 def available_fonts() -> list[str]:
     """Upright text fonts on this machine (sorted, so the choice is reproducible here)."""
-    found = set()
+    found: set[str] = set()
     for folder in FONT_DIRS:
         root = Path(folder)
         if root.is_dir():

@@ -180,7 +180,7 @@ def _invoice(rng: random.Random) -> Doc:
 
 def _claim(rng: random.Random) -> Doc:
     start = _day(rng)
-    fields = {
+    fields: dict[str, Any] = {
         "claim_number": f"CLM-{rng.randint(100000, 999999)}",
         "policy_number": f"{rng.choice('ABCDEFGH')}{rng.choice('KLMNPRST')}-{rng.randint(1000000, 9999999)}",
         "claimant_name": _person(rng), "provider_name": rng.choice(PROVIDERS),

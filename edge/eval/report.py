@@ -217,8 +217,8 @@ def _show(value: Any) -> str:
 def thumbnail(path: Path, longest: int = 720) -> str:
     """The document as a small inline JPEG (a data: URI, never a link)."""
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
             image.thumbnail((longest, longest))
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=80)

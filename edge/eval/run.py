@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Config, Route
 from ..engines.base import EngineSet
@@ -71,7 +72,7 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         docs = self.documents
-        overall, per_field = Tally(), {}
+        overall, per_field = Tally(), dict[str, Tally]()
         for doc in docs:
             for result in doc.fields:
                 overall.add(result.outcome)
@@ -180,7 +181,7 @@ def run_one(pipeline: Pipeline, sample: dataset.Sample, root: Path) -> DocResult
         fields = check_document(sample.fields, sample.checkers, None)
         return DocResult(sample, fields, "failed", error=f"{exc.code}: {exc}",
                          latency_ms=(time.perf_counter() - started) * 1000)
-    return score(sample, outcome.doc, (time.perf_counter() - started) * 1000)
+    return score(sample, outcome.doc or {}, (time.perf_counter() - started) * 1000)
 
 
 def score(sample: dataset.Sample, doc: dict[str, Any], measured_ms: float) -> DocResult:

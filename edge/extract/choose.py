@@ -10,8 +10,9 @@ A field where the model and the finders disagree is flagged with both values.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..engines.base import Completion, CompletionRequest
 from .candidates import Candidate

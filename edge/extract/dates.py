@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Literal
+from typing import Literal
 
 Order = Literal["DMY", "MDY", "YMD"]
 ORDERS: tuple[Order, ...] = ("DMY", "MDY", "YMD")
@@ -155,14 +156,14 @@ def resolve_order(tokens: Iterable[DateToken], text: str, option: str | None = N
         return Decision("DMY", f"page cues: {cue.group(0)}")
     if MONTH_FIRST_CUES.search(text) and not cue:
         return Decision("MDY", f"page cues: {MONTH_FIRST_CUES.search(text).group(0)}")  # type: ignore[union-attr]
-    return locale_order(os.environ if environ is None else environ)
+    return locale_order(dict(os.environ) if environ is None else environ)
 
 
 def _order_from_dates(tokens: Iterable[DateToken]) -> Order | None:
     """Unambiguous numeric dates on the same page show how it writes them."""
-    seen = {order for token in tokens if not token.ambiguous
-            for order in token.readings if order in ("DMY", "MDY")}
-    return next(iter(seen)) if len(seen) == 1 else None  # type: ignore[return-value]
+    seen: set[Order] = {"DMY" if order == "DMY" else "MDY" for token in tokens if not token.ambiguous
+                        for order in token.readings if order in ("DMY", "MDY")}
+    return next(iter(seen)) if len(seen) == 1 else None
 
 
 def locale_order(environ: dict[str, str]) -> Decision:

@@ -9,7 +9,7 @@ in models.toml adds labels and exclusions to any field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import labels as L
@@ -139,7 +139,7 @@ def infer(name: str, prop: dict[str, Any]) -> FieldRule:
 
 def _short_forms(words: str) -> tuple[str, ...]:
     """`INVOICE NUMBER` is also printed `INVOICE NO` and `INVOICE #`."""
-    forms = set()
+    forms: set[str] = set()
     for long, shorts in (("NUMBER", ("NO", "#", "NR")), ("REFERENCE", ("REF",)), ("AMOUNT", ("AMT",))):
         if long in words.split():
             forms.update(words.replace(long, short) for short in shorts)

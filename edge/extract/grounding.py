@@ -10,10 +10,11 @@ that cannot be found is reported with its field path.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 # Keys that describe the extraction rather than the document.
 SKIP_KEYS = frozenset({"confidence", "confidences", "field_confidence", "notes", "summary", "caption",

@@ -20,7 +20,7 @@ class LabelSet:
     labels: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
 
-    def extended(self, labels: list[str] | tuple[str, ...] = (), exclude: list[str] | tuple[str, ...] = ()) -> "LabelSet":
+    def extended(self, labels: list[str] | tuple[str, ...] = (), exclude: list[str] | tuple[str, ...] = ()) -> LabelSet:
         return LabelSet(self.strong, (*self.labels, *map(normal, labels)), (*self.exclude, *map(normal, exclude)))
 
 

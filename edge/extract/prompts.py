@@ -35,7 +35,7 @@ class Prompt:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(f"{self.system}\n\n{self.text}".encode("utf-8")).hexdigest()
+        return hashlib.sha256(f"{self.system}\n\n{self.text}".encode()).hexdigest()
 
 
 def field_lines(spec: SchemaSpec) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -33,60 +33,60 @@ class Fields(BaseModel):
 
 class KeyValue(Fields):
     key: str
-    value: Optional[str] = None
+    value: str | None = None
 
 
 class Document(Fields):
-    document_type: Optional[str] = Field(None, description="Kind of document: letter, form, contract, statement, ...")
-    title: Optional[str] = Field(None, description="Title or heading as printed")
-    date: Optional[str] = Field(None, description="Main date of the document, ISO 8601 (YYYY-MM-DD) if possible")
-    parties: Optional[list[str]] = Field(None, description="People or organisations named as sender, recipient or parties")
-    key_values: Optional[list[KeyValue]] = Field(None, description="Labelled values printed on the document")
-    summary: Optional[str] = Field(None, description="One or two sentences on what the document says")
+    document_type: str | None = Field(None, description="Kind of document: letter, form, contract, statement, ...")
+    title: str | None = Field(None, description="Title or heading as printed")
+    date: str | None = Field(None, description="Main date of the document, ISO 8601 (YYYY-MM-DD) if possible")
+    parties: list[str] | None = Field(None, description="People or organisations named as sender, recipient or parties")
+    key_values: list[KeyValue] | None = Field(None, description="Labelled values printed on the document")
+    summary: str | None = Field(None, description="One or two sentences on what the document says")
 
 
 class LineItem(Fields):
-    description: Optional[str] = None
-    quantity: Optional[float] = None
-    unit_price: Optional[float] = None
-    total: Optional[float] = None
+    description: str | None = None
+    quantity: float | None = None
+    unit_price: float | None = None
+    total: float | None = None
 
 
 class Invoice(Fields):
-    invoice_number: Optional[str] = Field(None, description="Invoice number as printed")
-    date: Optional[str] = Field(None, description="Invoice date, ISO 8601 (YYYY-MM-DD) if possible")
-    vendor_name: Optional[str] = Field(None, description="Name of the company that issued the invoice")
-    total_amount: Optional[float] = Field(None, description="Total amount due, as a number without currency sign")
-    currency: Optional[str] = Field(None, description="Currency code or sign, e.g. EUR, USD, $")
-    line_items: Optional[list[LineItem]] = Field(None, description="Rows of the invoice: description, quantity, unit price, total")
+    invoice_number: str | None = Field(None, description="Invoice number as printed")
+    date: str | None = Field(None, description="Invoice date, ISO 8601 (YYYY-MM-DD) if possible")
+    vendor_name: str | None = Field(None, description="Name of the company that issued the invoice")
+    total_amount: float | None = Field(None, description="Total amount due, as a number without currency sign")
+    currency: str | None = Field(None, description="Currency code or sign, e.g. EUR, USD, $")
+    line_items: list[LineItem] | None = Field(None, description="Rows of the invoice: description, quantity, unit price, total")
 
 
 class Receipt(Fields):
-    merchant_name: Optional[str] = Field(None, description="Shop or merchant name")
-    date: Optional[str] = Field(None, description="Date of purchase, ISO 8601 if possible")
-    total_amount: Optional[float] = Field(None, description="Total paid, as a number")
-    tax_amount: Optional[float] = Field(None, description="Tax or VAT amount, as a number")
-    currency: Optional[str] = Field(None, description="Currency code or sign")
-    payment_method: Optional[str] = Field(None, description="Cash, card, ...")
-    items: Optional[list[LineItem]] = Field(None, description="Purchased items")
+    merchant_name: str | None = Field(None, description="Shop or merchant name")
+    date: str | None = Field(None, description="Date of purchase, ISO 8601 if possible")
+    total_amount: float | None = Field(None, description="Total paid, as a number")
+    tax_amount: float | None = Field(None, description="Tax or VAT amount, as a number")
+    currency: str | None = Field(None, description="Currency code or sign")
+    payment_method: str | None = Field(None, description="Cash, card, ...")
+    items: list[LineItem] | None = Field(None, description="Purchased items")
 
 
 class ClaimForm(Fields):
-    claim_number: Optional[str] = Field(None, description="Claim number as printed")
-    policy_number: Optional[str] = Field(None, description="Policy or member number as printed")
-    claimant_name: Optional[str] = Field(None, description="Name of the claimant or patient")
-    provider_name: Optional[str] = Field(None, description="Doctor, clinic or service provider")
-    service_date_from: Optional[str] = Field(None, description="First date of service, ISO 8601 if possible")
-    service_date_to: Optional[str] = Field(None, description="Last date of service, ISO 8601 if possible")
-    diagnosis: Optional[str] = Field(None, description="Diagnosis or its code as printed")
-    total_amount: Optional[float] = Field(None, description="Total amount claimed, as a number")
-    amount_paid: Optional[float] = Field(None, description="Amount already paid, as a number")
+    claim_number: str | None = Field(None, description="Claim number as printed")
+    policy_number: str | None = Field(None, description="Policy or member number as printed")
+    claimant_name: str | None = Field(None, description="Name of the claimant or patient")
+    provider_name: str | None = Field(None, description="Doctor, clinic or service provider")
+    service_date_from: str | None = Field(None, description="First date of service, ISO 8601 if possible")
+    service_date_to: str | None = Field(None, description="Last date of service, ISO 8601 if possible")
+    diagnosis: str | None = Field(None, description="Diagnosis or its code as printed")
+    total_amount: float | None = Field(None, description="Total amount claimed, as a number")
+    amount_paid: float | None = Field(None, description="Amount already paid, as a number")
 
 
 class Photo(Fields):
-    caption: Optional[str] = Field(None, description="One sentence describing the picture")
-    objects: Optional[list[str]] = Field(None, description="Main objects visible")
-    visible_text: Optional[str] = Field(None, description="Any text readable in the picture, verbatim")
+    caption: str | None = Field(None, description="One sentence describing the picture")
+    objects: list[str] | None = Field(None, description="Main objects visible")
+    visible_text: str | None = Field(None, description="Any text readable in the picture, verbatim")
 
 
 BUILTIN: dict[str, tuple[type[Fields], list[str]]] = {
@@ -151,7 +151,7 @@ def from_user(name: str, user: Any, base: Path | None = None) -> SchemaSpec:
     if user.fields:
         model = create_model(  # type: ignore[call-overload]
             f"User_{name}", __base__=Fields,
-            **{key: (Optional[Any], Field(None, description=text)) for key, text in user.fields.items()},
+            **{key: (Any | None, Field(None, description=text)) for key, text in user.fields.items()},
         )
         spec = from_model(name, model, user.required)
         _check_required(spec, name)
@@ -174,7 +174,7 @@ def from_json_schema_file(name: str, path: Path, required: list[str] | None = No
         raise ConfigError(f"schemas.{name}.file: {path} must be a JSON Schema of an object with properties")
     model = create_model(  # type: ignore[call-overload]
         f"User_{name}", __base__=Fields,
-        **{key: (Optional[_python_type(prop)], Field(None, description=prop.get("description")))
+        **{key: (_python_type(prop) | None, Field(None, description=prop.get("description")))
            for key, prop in properties.items()},
     )
     fields_schema = {"type": "object", "properties": _nullable(properties)}

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,7 +48,7 @@ def parse(completion: Completion, spec: SchemaSpec) -> Parsed:
         return Parsed(False, problem="the answer was cut off at the output token limit (done_reason length)")
     try:
         value = json.loads(_unfence(completion.text))
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return Parsed(False, problem=f"not valid JSON ({exc.msg} at position {exc.pos})")
     if not isinstance(value, dict):
         return Parsed(False, problem=f"expected one JSON object, got {type(value).__name__}")

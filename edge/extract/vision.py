@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..engines.base import Completion, CompletionRequest
 from ..gpu import current_lease
@@ -55,7 +56,8 @@ def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:
     repairs = int(setting(ctx, engine, "repairs", 1))
     path, kind = ctx.job.path, ctx.job.media.kind
     total_pages = page_count(path, kind)
-    records, timings = [], defaultdict(float)
+    records: list[dict[str, Any]] = []
+    timings: dict[str, float] = defaultdict(float)
     for page in timed_pages(prepared_pages(path, kind, canvas, max_pages), timings):
         request = _request(engine, ctx, prompt, spec, page)
         started = time.perf_counter()

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ..errors import ConfigError
 from .base import STATUSES, Answered, DaemonInfo, Row
@@ -57,7 +57,7 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
-        self._owner = None
+        self._owner: IO[str] | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -139,14 +139,14 @@ class Ledger:
             if row and row.status == "running":
                 self._db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (path,))
                 return False
-            same = row is not None and (row.size, row.mtime_ns) == (size, mtime_ns)
-            attempts = row.attempts if same and row.status == "pending" else 0
-            next_at = row.next_at if same and row.status == "pending" else 0
+            pending = row is not None and row.status == "pending" and (row.size, row.mtime_ns) == (size, mtime_ns)
+            attempts = row.attempts if row is not None and pending else 0
+            next_at = row.next_at if row is not None and pending else 0
             self._db.execute(
                 "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
                 " dirty, last_error, timings, updated_at) VALUES (?,?,?,?,?,?,'pending',?,?,0,?,?,?)",
-                (path, root, lane, row.sha256 if same and row else None, size, mtime_ns, attempts, next_at,
-                 row.last_error if same and row else None, None, now),
+                (path, root, lane, row.sha256 if pending and row else None, size, mtime_ns, attempts, next_at,
+                 row.last_error if pending and row else None, None, now),
             )
             return True
 

@@ -10,9 +10,10 @@ is that of one window, whatever the file's length.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import cast
 
 import av
 import numpy as np
@@ -41,7 +42,7 @@ def probe(path: Path, max_duration: float | None = None) -> AudioInfo:
     """Facts from the headers; InputError for a file that has no usable audio."""
     with _open(path) as container:
         if not container.streams.audio:
-            kinds = sorted({stream.type for stream in container.streams}) or ["none"]
+            kinds = sorted({str(stream.type) for stream in container.streams}) or ["none"]
             raise InputError(f"{path.name} has no audio stream (streams: {', '.join(kinds)})", code="no_audio")
         info = _info(container)
     if info.container == "wav":
@@ -144,7 +145,7 @@ class AudioStream:
                                          code="too_long", hint="raise the route's options.max_duration to accept it")
                     yield samples
 
-    def _frames(self, container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame]:
+    def _frames(self, container: av.container.InputContainer, stream: av.AudioStream) -> Iterator[av.AudioFrame | None]:
         try:
             for packet in container.demux(stream):
                 yield from self._decode(packet)
@@ -155,7 +156,7 @@ class AudioStream:
 
     def _decode(self, packet: av.Packet) -> list[av.AudioFrame]:
         try:
-            return packet.decode()
+            return cast(list[av.AudioFrame], packet.decode())
         except av.FFmpegError as exc:  # one damaged packet: skip it, as ffmpeg does
             self.decode_errors += 1
             log.debug("%s: skipped a damaged packet: %s", self.path.name, exc)

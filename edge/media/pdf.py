@@ -7,9 +7,9 @@ rendered bigger than the model can use.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import InputError
 from .image import DEFAULT_CANVAS, JPEG_QUALITY, PreparedPage, encode_jpeg, to_rgb

@@ -23,6 +23,7 @@ import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
@@ -31,6 +32,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import InputError
+
+AV_TIME_BASE = 1_000_000  # FFmpeg's internal clock, the time base of last resort
 
 Mode = Literal["uniform", "fps", "scene", "keyframes"]
 MAX_PIXELS = 8192 * 8192  # 8K is 33 megapixels; a 16k x 16k stream is refused before decoding
@@ -111,7 +114,7 @@ def video_stream(container: av.container.InputContainer, name: str) -> av.video.
     for stream in container.streams.video:
         if not stream.disposition & av.stream.Disposition.attached_pic:
             return stream
-    kinds = sorted({stream.type for stream in container.streams}) or ["none"]
+    kinds = sorted({str(stream.type) for stream in container.streams}) or ["none"]
     raise NoVideo(f"{name} has no video stream (streams: {', '.join(kinds)})")
 
 
@@ -224,6 +227,7 @@ def _frames_at(cursor: Cursor, times: list[float], max_side: int, name: str, max
             frame = cursor.last
             if frame is None:
                 break
+        assert frame is not None  # ended with no frame at all broke out above
         t = cursor.seconds(frame)
         if taken and abs(t - taken[-1]) < _EPSILON:
             if ended:
@@ -263,7 +267,8 @@ class Cursor:
 
     def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream, report: Report):
         self.container, self.stream, self.report = container, stream, report
-        self.start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+        self.base = stream.time_base or Fraction(1, AV_TIME_BASE)  # a decodable stream always has one
+        self.start = float(stream.start_time * self.base) if stream.start_time is not None else 0.0
         self.last: av.VideoFrame | None = None
         self.gop = 0.0  # the longest keyframe interval seen: within it decoding on beats seeking
         self._key_at: float | None = None
@@ -300,7 +305,7 @@ class Cursor:
         return target - here > max(self.gop, 1.0)
 
     def _seek(self, target: float) -> None:
-        offset = int((self.start + max(0.0, target)) / self.stream.time_base)
+        offset = int((self.start + max(0.0, target)) / self.base)
         for where in (offset, 0):
             try:
                 self.container.seek(where, backward=True, any_frame=False, stream=self.stream)
@@ -418,7 +423,7 @@ def _indexed_keys(stream: av.video.stream.VideoStream, start: float) -> list[flo
         entries = stream.index_entries
     except AttributeError:  # PyAV before 15
         return []
-    base = float(stream.time_base)
+    base = float(stream.time_base or Fraction(1, AV_TIME_BASE))
     return [entry.timestamp * base - start for entry in entries if entry.is_keyframe]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..config import Config, Route
 from ..engines.base import EngineSet
@@ -47,7 +48,7 @@ class TaskContext:
     engines: EngineSet
     log: logging.Logger = logging.getLogger("edge.task")
     ocr_hint: str | None = None  # OCR text a vision tier gets as a hint (route option ocr_hint)
-    admit: "Admit" = field(default=lambda name, engine, fn: fn(None))  # the daemon: GPU lease + the model's workers
+    admit: Admit = field(default=lambda name, engine, fn: fn(None))  # the daemon: GPU lease + the model's workers
 
 
 @dataclass

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ConfigError, EngineUnavailable
 from ..extract import consistency, escalation, schemas

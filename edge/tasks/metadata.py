@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from .base import TaskContext, TaskOutput
 
 
 def run(ctx: TaskContext) -> TaskOutput:
-    engine = ctx.engines.get(ctx.route.model) if ctx.route.model else _builtin(ctx)
+    engine: Any = ctx.engines.get(ctx.route.model) if ctx.route.model else _builtin(ctx)
+    media = ctx.job.media
+    assert media is not None  # detected before any task runs
     started = time.perf_counter()
-    facts = engine.describe(ctx.job.path, ctx.job.media.kind)
+    facts = engine.describe(ctx.job.path, media.kind)
     elapsed = (time.perf_counter() - started) * 1000
-    result = {"media": ctx.job.media.kind, "mime": ctx.job.media.mime, **facts}
+    result = {"media": media.kind, "mime": media.mime, **facts}
     return TaskOutput(result=result, model=engine.provenance(), timings_ms={"inference": elapsed})
 
 

@@ -39,7 +39,7 @@ class TranscribeOptions(BaseModel):
     review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability
 
     @model_validator(mode="after")
-    def _batched_needs_vad(self) -> "TranscribeOptions":
+    def _batched_needs_vad(self) -> TranscribeOptions:
         if self.batch_size and not self.vad_filter:
             raise ValueError("batch_size needs vad_filter = true (the batched pipeline cuts audio at pauses)")
         return self

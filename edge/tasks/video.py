@@ -57,7 +57,8 @@ def _soundtrack_only(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, why
     review = Review()
     review.reasons.extend(sound.reasons)
     review.needs_review = bool(sound.reasons)
-    result = {"timeline": [], "summary": video_summary.concatenation([], sound.result), "transcript": sound.result,
+    result: dict[str, Any] = {"timeline": [], "summary": video_summary.concatenation([], sound.result),
+                              "transcript": sound.result,
               "video": None, "sampling": {"notes": [{"code": why.code, "message": f"{why.message}: transcript only"}]}}
     output = TaskOutput(result=result, review=review, model=sound.model, task=_task_block(spec, None),
                         timings_ms=sound.timings_ms, companions=sound.companions)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import EdgeError
 from ..engines import budget
+from ..errors import EdgeError
 from ..media.image import fit as fit_canvas
 
 MIN_CANVAS = 224

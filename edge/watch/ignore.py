@@ -13,7 +13,7 @@ PARTIAL_PREFIXES = ("~$", ".~lock")
 OUTPUT_SUFFIXES = (sidecar.ERROR_SUFFIX, sidecar.SUFFIX, ".srt", ".vtt")
 
 
-def ignored_reason(rel_path: str, user_globs: list[str] = ()) -> str | None:
+def ignored_reason(rel_path: str, user_globs: list[str] | tuple[str, ...] = ()) -> str | None:
     """Why a path (relative to its root) is ignored, or None to take it.
 
     Hidden names cover .DS_Store, ._*, .stfolder, .stversions, .~lock* and
@@ -24,7 +24,7 @@ def ignored_reason(rel_path: str, user_globs: list[str] = ()) -> str | None:
         reason = folder_reason(part)
         if reason:
             return reason
-    return name_reason(parts[-1]) or glob_reason(rel_path, parts[-1], user_globs)
+    return name_reason(parts[-1]) or glob_reason(rel_path, parts[-1], list(user_globs))
 
 
 def folder_reason(name: str) -> str | None:

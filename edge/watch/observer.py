@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from watchdog.events import (
     DirCreatedEvent,
@@ -46,24 +47,28 @@ class _Handler(FileSystemEventHandler):
 
     def on_created(self, event: FileSystemEvent) -> None:
         if event.is_directory:
-            self.new_folder(Path(event.src_path))
+            self.new_folder(_path(event.src_path))
         else:
-            self.touch(Path(event.src_path), False)
+            self.touch(_path(event.src_path), False)
 
     def on_modified(self, event: FileSystemEvent) -> None:
         if not event.is_directory:
-            self.touch(Path(event.src_path), False)
+            self.touch(_path(event.src_path), False)
 
     def on_closed(self, event: FileSystemEvent) -> None:  # IN_CLOSE_WRITE
         if not event.is_directory:
-            self.touch(Path(event.src_path), True)
+            self.touch(_path(event.src_path), True)
 
     def on_moved(self, event: FileSystemEvent) -> None:
         # A rename from `x.part` to `x` (or into the tree) is an arrival.
         if event.is_directory:
-            self.new_folder(Path(event.dest_path))
+            self.new_folder(_path(event.dest_path))
         else:
-            self.touch(Path(event.dest_path), True)
+            self.touch(_path(event.dest_path), True)
+
+
+def _path(raw: str | bytes) -> Path:
+    return Path(os.fsdecode(raw))
 
 
 def start_observer(roots: list[Path], touch: Callable[[Path, bool], None], new_folder: Callable[[Path], None],
@@ -76,10 +81,10 @@ def start_observer(roots: list[Path], touch: Callable[[Path, bool], None], new_f
     handler = _Handler(touch, new_folder)
     for root in roots:
         observer.schedule(handler, str(root), recursive=True, event_filter=EVENTS)
-    observer.overflow_handler = None
+    observer.overflow_handler = None  # type: ignore[attr-defined]  # ours: removed again at stop
     if on_overflow is not None and not poll:
-        observer.overflow_handler = _Overflow(on_overflow)
-        logging.getLogger(_INOTIFY_LOGGER).addHandler(observer.overflow_handler)
+        observer.overflow_handler = _Overflow(on_overflow)  # type: ignore[attr-defined]
+        logging.getLogger(_INOTIFY_LOGGER).addHandler(observer.overflow_handler)  # type: ignore[attr-defined]
     observer.daemon = True
     observer.start()
     log.info("event=watching roots=%s mode=%s", ",".join(map(str, roots)), f"poll:{poll}s" if poll else "inotify")

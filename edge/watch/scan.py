@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from .ignore import OUTPUT_SUFFIXES, glob_reason, ignored_reason, is_edge_output, name_reason
 

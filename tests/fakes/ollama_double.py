@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -87,7 +87,7 @@ class OllamaDouble:
     def host(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "OllamaDouble":
+    def start(self) -> OllamaDouble:
         handler = type("Handler", (_Handler,), {"double": self})
         self._server = _QuietServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
@@ -115,7 +115,7 @@ class OllamaDouble:
     def running(self) -> bool:
         return self._server is not None
 
-    def __enter__(self) -> "OllamaDouble":
+    def __enter__(self) -> OllamaDouble:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -175,7 +175,7 @@ def _free_port() -> int:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -271,7 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"models": [{
             "name": m.name, "model": m.name, "size": m.size, "size_vram": m.size, "digest": m.digest,
             "details": m.details(), "context_length": 4096,
-            "expires_at": datetime.fromtimestamp(expires, timezone.utc).isoformat()}
+            "expires_at": datetime.fromtimestamp(expires, UTC).isoformat()}
             for m, expires in loaded if m is not None]})
 
     def _model(self, name: str) -> FakeModel | None:
