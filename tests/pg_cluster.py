@@ -41,6 +41,7 @@ class Cluster:
         self.dir = Path(tempfile.mkdtemp(prefix="edge-pg-"))
         self.data = self.dir / "data"
         self.port = _free_port()
+        self.password = PASSWORD
         self._prefix: list[str] = []
         if os.geteuid() == 0:  # initdb and postgres refuse to run as root: use nobody
             nobody = pwd.getpwnam("nobody")

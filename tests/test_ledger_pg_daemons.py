@@ -17,7 +17,6 @@ import pytest
 
 from tests.conftest import ROOT, edge_env, run_edge, validate_sidecar, wait_for
 from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
-from tests.pg_cluster import PASSWORD
 
 pytest_plugins = ("tests.pg_cluster",)  # the throwaway cluster: pg_cluster, pg_url
 
@@ -46,8 +45,11 @@ def slow_config(tmp_path: Path, delay: float, extra: str = "") -> Path:
                         '[[routes]]\nname = "all"\ntask = "metadata"\nmodel = "slow"\n')
 
 
-def start_daemons(inbox: Path, config: Path, tmp_path: Path, url: str, count: int) -> list[DaemonProcess]:
-    daemons = [DaemonProcess(inbox, config, tmp_path / f"state{index}", "--state-url", url) for index in range(count)]
+def start_daemons(inbox: Path, config: Path, tmp_path: Path, url: str, count: int,
+                  last: tuple[str, ...] = ()) -> list[DaemonProcess]:
+    """`count` daemons on one ledger; the last one gets `last` as extra arguments."""
+    daemons = [DaemonProcess(inbox, config, tmp_path / f"state{index}", "--state-url", url,
+                             *(last if index == count - 1 else ())) for index in range(count)]
     return [daemon.wait_ready() for daemon in daemons]
 
 
@@ -96,7 +98,7 @@ def test_three_daemons_3000_files_exactly_once(inbox, tmp_path, pg_url):
 
 def test_a_killed_host_s_leases_are_taken_over(inbox, tmp_path, pg_url):
     config = slow_config(tmp_path, 0.3, "lease = 3\n")
-    daemons = start_daemons(inbox, config, tmp_path, pg_url, 3)
+    daemons = start_daemons(inbox, config, tmp_path, pg_url, 3, last=("--poll", "0.2"))  # one polls, as on NFS
     victim, survivors = daemons[0], daemons[1:]
     files = drop(inbox, 60)
     wait_for(lambda: held_by(pg_url, victim.proc.pid) and sum(sidecar_of(p).exists() for p in files) >= 6, 60,
@@ -151,7 +153,7 @@ def test_database_restart_mid_run_pauses_and_resumes(inbox, tmp_path, pg_url, pg
     assert all(validate_sidecar(sidecar_of(p))["status"] == "ok" for p in files)
 
 
-def test_migrate_moves_a_populated_sqlite_ledger(inbox, tmp_path, pg_url):
+def test_migrate_moves_a_populated_sqlite_ledger(inbox, tmp_path, pg_url, pg_cluster):
     files = drop(inbox, 30)
     (inbox / "empty.txt").write_bytes(b"")  # a permanent failure, with its error
     config = write_config(tmp_path / "models.toml")
@@ -164,7 +166,7 @@ def test_migrate_moves_a_populated_sqlite_ledger(inbox, tmp_path, pg_url):
 
     result = run_edge("state", "migrate", "--to", pg_url, "--state-dir", str(state))
     assert result.returncode == 0, result.stderr
-    assert "copied 31 row(s)" in result.stdout and PASSWORD not in result.stdout
+    assert "copied 31 row(s)" in result.stdout and pg_cluster.password not in result.stdout
     after = status(pg_url)
     assert after["counts"] == before["counts"]
     assert [e["path"] for e in after["last_errors"]] == [str(inbox / "empty.txt")]
@@ -200,13 +202,13 @@ def test_a_bad_state_url_stops_edge_at_start_with_one_clear_line(case, inbox, tm
     assert result.returncode == 2 and wrong not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_state_in_models_toml_selects_the_shared_ledger(inbox, tmp_path, pg_url):
+def test_state_in_models_toml_selects_the_shared_ledger(inbox, tmp_path, pg_url, pg_cluster):
     files = drop(inbox, 5)
     config = write_config(tmp_path / "models.toml", f'state = "{pg_url}"\n')
     daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
     wait_for(lambda: all_answered(files), 60, what="five sidecars")
     assert daemon.terminate() == 0
-    assert "state=postgresql://edge:***@" in daemon.log() and PASSWORD not in daemon.log()
+    assert "state=postgresql://edge:***@" in daemon.log() and pg_cluster.password not in daemon.log()
     assert status(pg_url)["counts"]["done"] == 5
     assert not (tmp_path / "state" / "ledger.sqlite3").exists()
     result = run_edge("retry", str(files[0]), "--config", str(config))  # [edge] state serves the commands too
