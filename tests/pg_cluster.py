@@ -68,6 +68,11 @@ class Cluster:
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-o", options, "-w", "-t", "60",
                   "start")
 
+    def restart(self) -> None:
+        # -l again: without it the new server would write to (and hold open) pg_ctl's captured stdout
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"), "-m", "fast", "-w", "-t", "60",
+                  "restart")
+
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
 

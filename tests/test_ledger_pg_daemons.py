@@ -130,7 +130,7 @@ def test_a_killed_host_s_leases_are_taken_over(inbox, tmp_path, pg_url):
 
 def test_database_restart_mid_run_pauses_and_resumes(inbox, tmp_path, pg_url, pg_cluster):
     daemons = start_daemons(inbox, slow_config(tmp_path, 0.5), tmp_path, pg_url, 2)
-    files = drop(inbox, 40)
+    files = drop(inbox, 60)
     wait_for(lambda: sum(sidecar_of(p).exists() for p in files) >= 6, 60, what="processing under way")
     pg_cluster.stop()
     try:
@@ -141,14 +141,17 @@ def test_database_restart_mid_run_pauses_and_resumes(inbox, tmp_path, pg_url, pg
     finally:
         pg_cluster.start()
     wait_for(lambda: all(d.count("event=ledger_back") for d in daemons), 60, what="both daemons resuming")
+    assert any(not sidecar_of(p).exists() for p in files), "finished before the restart: nothing to test"
+    pg_cluster.restart()  # and pg_ctl restart, connections cut while work goes on
+    wait_for(lambda: sum(d.count("event=ledger_back") for d in daemons) >= 3, 60, what="resuming after restart")
     wait_for(lambda: all_answered(files), 120, interval=0.2, what="every file after the restart")
-    wait_for(lambda: status(pg_url)["counts"]["done"] == 40, 30, what="deferred updates applied")
+    wait_for(lambda: status(pg_url)["counts"]["done"] == 60, 30, what="deferred updates applied")
     assert [daemon.terminate() for daemon in daemons] == [0, 0]
 
     done = done_lines(daemons)
-    assert sum(done.values()) == 40 and max(done.values()) == 1  # nothing lost, nothing twice
+    assert sum(done.values()) == 60 and max(done.values()) == 1  # nothing lost, nothing twice
     counts = status(pg_url)["counts"]
-    assert counts == {"pending": 0, "running": 0, "done": 40, "failed": 0, "dead": 0}
+    assert counts == {"pending": 0, "running": 0, "done": 60, "failed": 0, "dead": 0}
     assert not any(error_of(p).exists() for p in files)
     assert all(validate_sidecar(sidecar_of(p))["status"] == "ok" for p in files)
 
