@@ -256,3 +256,16 @@ def test_review_list_shows_files_flagged_on_any_host(inbox, tmp_path, pg_url):
                        "reasons": [{"code": "required_missing", "message": "total"}]}]
     text = run_edge("review", "list", "--config", str(config), "--state-url", pg_url)
     assert "1 file(s) waiting for review" in text.stdout and f"flagged on {socket.gethostname()}" in text.stdout
+
+
+def test_a_named_watch_records_share_relative_ids(inbox, tmp_path, pg_url):
+    import psycopg
+
+    files = drop(inbox, 3)
+    config = write_config(tmp_path / "models.toml")
+    daemon = DaemonProcess(Path(f"scans={inbox}"), config, tmp_path / "state", "--state-url", pg_url).wait_ready()
+    wait_for(lambda: all_answered(files), 60, what="three sidecars")
+    assert daemon.terminate() == 0
+    with psycopg.connect(pg_url) as conn:
+        ids = sorted(row[0] for row in conn.execute("SELECT id FROM edge_files WHERE status = 'done'"))
+    assert ids == [f"scans/{path.name}" for path in files]  # the same on a host that mounts it elsewhere
