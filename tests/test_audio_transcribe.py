@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from edge.engines.base import EngineSet
+from edge.errors import ConfigError
 from edge.tasks import transcribe
 from tests import audio_helpers as h
 from tests.audio_helpers import no_network  # noqa: F401  (fixture)
@@ -188,10 +189,9 @@ def test_route_max_duration_gives_an_error_sidecar(tmp_path, engines, sentences)
     assert doc["error"]["code"] == "too_long" and "max_duration" in doc["error"]["message"]
 
 
-def test_a_bad_route_option_is_a_config_error_sidecar_naming_the_key(tmp_path, engines, sentences):
-    path = h.write_audio(tmp_path / "memo.wav", sentences[0])
-    doc, _ = h.process(path, h.audio_config({"vad": True}), engines)
-    assert doc["error"]["code"] == "config" and "routes.audio.options.vad: unknown key" in doc["error"]["message"]
+def test_a_bad_route_option_stops_the_configuration_at_load_naming_the_key():
+    with pytest.raises(ConfigError, match=r"routes\.audio\.options\.vad: unknown key \(.*vad_filter"):
+        h.audio_config({"vad": True})  # at start, before any file: not one error sidecar per file
 
 
 def test_weak_and_no_speech_segments_ask_for_review_with_their_span():
