@@ -9,17 +9,32 @@ options: `ocr_hint = true` gives a vision tier the OCR text as a hint;
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import prompts
 from .grounding import ground
 from .schemas import CONFIDENCE_KEY, SchemaSpec
-from .tier import TierResult
+from .tier import TierResult, setting
 
-LOW_CONFIDENCE = 0.5
+LOW_CONFIDENCE = 0.5  # confidences: "low" maps to 0.3, "medium" to 0.6, "high" to 0.9
 HINT_CHARS = 6000  # OCR text beyond this is not worth a vision model's context
 
-# -- escalation checks (the tier loop's ESCALATE list) ----------------------------------------------
+# -- escalation checks: a reason to try the next tier, or None ----------------------------------------
+
+
+def invalid_output(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
+    if result.status == "invalid":
+        return {"code": "invalid_output", "message": "the answer did not validate against the schema"}
+    return None
+
+
+def required_missing(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
+    missing = [name for name in spec.required if result.data.get(name) in (None, "", [])]
+    if result.status == "ok" and missing:
+        return {"code": "required_missing", "message": f"required fields are null: {', '.join(missing)}",
+                "fields": missing}
+    return None
 
 
 def low_confidence(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
@@ -42,6 +57,10 @@ def ungrounded(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
         return None
     return {"code": "ungrounded", "message": f"values not found in the OCR text: {', '.join(fields)}",
             "fields": fields}
+
+
+EscalationCheck = Callable[[TierResult, SchemaSpec], "dict[str, Any] | None"]
+ESCALATE: list[EscalationCheck] = [invalid_output, required_missing, low_confidence, ungrounded]  # the one list
 
 
 # -- the OCR evidence of one document ------------------------------------------------------------------
@@ -109,7 +128,7 @@ class Evidence:
         if engine is None or self.ctx.job.media.kind not in ("image", "pdf"):
             return None
         started = time.perf_counter()
-        max_pages = int(ocr_small.setting(self.ctx, engine, "max_pages", ocr_small.DEFAULT_MAX_PAGES))
+        max_pages = int(setting(self.ctx, engine, "max_pages", ocr_small.DEFAULT_MAX_PAGES))
         pages, _ = reading.read(self.ctx.job.path, self.ctx.job.media.kind, engine, max_pages)
         self.elapsed_ms += (time.perf_counter() - started) * 1000
         return reading.ocr_block(pages, boxes=True)

@@ -21,18 +21,10 @@ from . import choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
 from .layout import Page
 from .schemas import SchemaSpec
-from .tier import TierResult
+from .tier import TierResult, setting
 
 DEFAULT_MAX_PAGES = 20
 LOW_OCR_LINE = 0.6  # a chosen value read this poorly goes to review
-
-
-def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
-    """A route option wins over the engine's option, which wins over the default."""
-    if key in ctx.route.options:
-        return ctx.route.options[key]
-    value = getattr(engine.options, key, None)
-    return default if value is None else value
 
 
 def run_tier(ctx: Any, engine: Any, spec: SchemaSpec, tier: str) -> TierResult:

@@ -8,6 +8,14 @@ from typing import Any, Literal
 TierStatus = Literal["ok", "invalid", "unavailable"]
 
 
+def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
+    """A route option wins over the engine's option, which wins over the default."""
+    if ctx.route.options.get(key) is not None:
+        return ctx.route.options[key]
+    value = getattr(engine.options, key, None)
+    return default if value is None else value
+
+
 @dataclass
 class TierResult:
     tier: str  # the model name in models.toml

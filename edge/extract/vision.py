@@ -21,17 +21,9 @@ from ..media.image import PreparedPage
 from . import prompts, validate
 from .escalation import with_ocr_hint
 from .schemas import SchemaSpec
-from .tier import TierResult
+from .tier import TierResult, setting
 
 DEFAULT_MAX_PAGES = 20
-
-
-def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
-    """A route option wins over the engine's option, which wins over the default."""
-    if key in ctx.route.options:
-        return ctx.route.options[key]
-    value = getattr(engine.options, key, None)
-    return default if value is None else value
 
 
 def page_count(path: Path, kind: str) -> int:

@@ -2,7 +2,7 @@
 
 A route says `model = "vision"` (one tier) or `tiers = ["ocr-small", "vision"]`.
 Each tier returns a TierResult; the next tier runs when an escalation check
-finds a reason (add checks to ESCALATE). When the first tier's engine is not
+finds a reason (edge.extract.escalation.ESCALATE, the one list). When the first tier's engine is not
 there the file waits (EngineUnavailable goes up); when a later one is not
 there the best result so far is kept and marked for review.
 """
@@ -20,7 +20,6 @@ from ..extract.schemas import SchemaSpec
 from ..extract.tier import TierResult
 from .base import Review, TaskContext, TaskOutput
 
-LOW_CONFIDENCE = 0.5  # "low" maps to 0.3, "medium" to 0.6
 ADMITS_EACH_MODEL = True  # each tier attempt takes its own model's admission (GPU lease, workers)
 
 # (engine kind, media kind) -> the tier runner; engines with complete() use the vision tier.
@@ -32,27 +31,6 @@ TIER_RUNNERS: dict[tuple[str, str], str] = {
 }
 DEFAULT_RUNNER = "edge.extract.vision:run_tier"
 
-EscalationCheck = Callable[[TierResult, SchemaSpec], "dict[str, Any] | None"]
-
-
-def invalid_output(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
-    if result.status == "invalid":
-        return {"code": "invalid_output", "message": "the answer did not validate against the schema"}
-    return None
-
-
-def required_missing(result: TierResult, spec: SchemaSpec) -> dict[str, Any] | None:
-    missing = [name for name in spec.required if result.data.get(name) in (None, "", [])]
-    if result.status == "ok" and missing:
-        return {"code": "required_missing", "message": f"required fields are null: {', '.join(missing)}",
-                "fields": missing}
-    return None
-
-
-ESCALATE: list[EscalationCheck] = [invalid_output, required_missing, escalation.low_confidence,
-                                   escalation.ungrounded]
-
-
 def run(ctx: TaskContext) -> TaskOutput:
     spec = schemas.resolve(ctx.route.schema_name, ctx.route.task, ctx.config)
     results: list[TierResult] = []
@@ -63,7 +41,7 @@ def run(ctx: TaskContext) -> TaskOutput:
         if result.status == "unavailable":
             break
         evidence.after(result, spec)
-        result.escalated = [reason for check in ESCALATE if (reason := check(result, spec))]
+        result.escalated = [reason for check in escalation.ESCALATE if (reason := check(result, spec))]
         if not result.escalated:
             break
     return evidence.finish(output(spec, results), results)
@@ -127,10 +105,10 @@ def output(spec: SchemaSpec, results: list[TierResult]) -> TaskOutput:
 
 
 def _flag_fields(review: Review, best: TierResult, spec: SchemaSpec) -> None:
-    missing = required_missing(best, spec)
+    missing = escalation.required_missing(best, spec)
     if missing:
         review.flag(**missing)
-    low = sorted(name for name, score in best.confidence.items() if score < LOW_CONFIDENCE)
+    low = sorted(name for name, score in best.confidence.items() if score < escalation.LOW_CONFIDENCE)
     if low:
         review.flag("low_confidence", f"the model is unsure of: {', '.join(low)}", fields=low)
 
