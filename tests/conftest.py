@@ -40,6 +40,19 @@ def validate_sidecar(path_or_doc: Path | dict) -> dict:
     return doc
 
 
+def run_pipeline(config: Any, path: Path) -> dict:
+    """One file through a fresh Pipeline in-process, its sidecar written and validated."""
+    from edge.pipeline import Pipeline, stat_job
+
+    pipeline = Pipeline(config)
+    try:
+        job = stat_job(path, path.parent)
+        pipeline.write(job, pipeline.run(job))
+    finally:
+        pipeline.engines.close()
+    return validate_sidecar(path.with_name(path.name + ".json"))
+
+
 def edge_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("NOTIFY_SOCKET", None)

@@ -10,20 +10,14 @@ from edge.configure import parse_config
 from edge.engines.ocr import OcrEngine
 from edge.pipeline import Pipeline, stat_job
 from tests import docs_helpers as docs
-from tests.conftest import validate_sidecar
+from tests.conftest import run_pipeline
 
 
 def extract(pdf: Path, schema: str = "invoice") -> dict:
     config = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
                            "routes": [{"media": ["pdf"], "task": "extract", "schema": schema,
                                        "tiers": ["ocr-small"]}]})
-    pipeline = Pipeline(config)
-    try:
-        job = stat_job(pdf, pdf.parent)
-        pipeline.write(job, pipeline.run(job))
-    finally:
-        pipeline.engines.close()
-    return validate_sidecar(pdf.with_name(pdf.name + ".json"))
+    return run_pipeline(config, pdf)
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ the grammar. None of it may come out as a value.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,7 @@ from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions
 from edge.extract import choose, schemas, validate
 from edge.pipeline import Pipeline, stat_job
 from tests import docs_helpers as docs
-from tests.conftest import validate_sidecar
+from tests.conftest import run_pipeline, validate_sidecar
 
 BUILTIN = sorted(schemas.BUILTIN)
 
@@ -28,17 +27,6 @@ def descriptions(name: str) -> dict[str, str]:
     spec = schemas.resolve(name, "extract", None)
     return {field: prop["description"] for field, prop in spec.json_schema["properties"].items()
             if prop.get("description")}
-
-
-def run(config, path: Path) -> dict:
-    pipeline = Pipeline(config)
-    try:
-        job = stat_job(path, path.parent)
-        outcome = pipeline.run(job)
-        pipeline.write(job, outcome)
-    finally:
-        pipeline.engines.close()
-    return validate_sidecar(path.with_name(path.name + ".json"))
 
 
 @pytest.mark.parametrize("schema", BUILTIN)
@@ -54,7 +42,7 @@ def test_a_vision_model_answering_with_descriptions_gets_nulls_and_reasons(schem
     script.write_text(json.dumps([{"answer": copied}]))
     config = parse_config({"models": {"vision": {"engine": "scripted", "script": str(script)}},
                            "routes": [{"media": ["image"], "task": "extract", "schema": schema, "model": "vision"}]})
-    doc = run(config, page)
+    doc = run_pipeline(config, page)
     for field in strings:
         assert doc["result"][field] is None, (field, doc["result"][field])
     flagged = {r["field"] for r in doc["review"]["reasons"] if r["code"] == "description_copied"}
@@ -108,7 +96,7 @@ def test_a_runaway_number_from_any_engine_is_nulled_and_flagged(tmp_path):
     script.write_text('[{"answer": "{\\"total_amount\\": 12345678901234567890, \\"invoice_number\\": \\"INV-1\\"}"}]')
     config = parse_config({"models": {"vision": {"engine": "scripted", "script": str(script)}},
                            "routes": [{"media": ["image"], "task": "extract", "schema": "invoice", "model": "vision"}]})
-    doc = run(config, page)
+    doc = run_pipeline(config, page)
     assert doc["result"]["total_amount"] is None and doc["result"]["invoice_number"] == "INV-1"
     assert [r["field"] for r in doc["review"]["reasons"] if r["code"] == "runaway_number"] == ["total_amount"]
 

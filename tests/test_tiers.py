@@ -16,9 +16,8 @@ from PIL import Image
 
 from edge.configure import parse_config
 from edge.extract import schemas
-from edge.pipeline import Pipeline, stat_job
 from tests import docs_helpers as docs
-from tests.conftest import run_edge, validate_sidecar, wait_for
+from tests.conftest import run_edge, run_pipeline, validate_sidecar, wait_for
 from tests.daemon_helpers import DaemonProcess
 from tests.gguf_fixtures import write_vision_pair
 
@@ -114,17 +113,6 @@ def tiered_config(vision: dict, route_options: dict | None = None, tiers=("ocr-s
         "routes": [{"media": ["image"], "task": "extract", "schema": "claim_form", "tiers": list(tiers),
                     "options": route_options or {}}],
     })
-
-
-def run_pipeline(config, path: Path) -> dict:
-    pipeline = Pipeline(config)
-    try:
-        job = stat_job(path, path.parent)
-        outcome = pipeline.run(job)
-        pipeline.write(job, outcome)
-    finally:
-        pipeline.engines.close()
-    return sidecar_of(path)
 
 
 @pytest.fixture()
