@@ -139,14 +139,15 @@ class Ledger:
             if row and row.status == "running":
                 self._db.execute("UPDATE files SET dirty = 1 WHERE path = ?", (path,))
                 return False
-            pending = row is not None and row.status == "pending" and (row.size, row.mtime_ns) == (size, mtime_ns)
+            same = row is not None and (row.size, row.mtime_ns) == (size, mtime_ns)
+            pending = same and row is not None and row.status == "pending"
             attempts = row.attempts if row is not None and pending else 0
             next_at = row.next_at if row is not None and pending else 0
             self._db.execute(
                 "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
                 " dirty, last_error, timings, updated_at) VALUES (?,?,?,?,?,?,'pending',?,?,0,?,?,?)",
-                (path, root, lane, row.sha256 if pending and row else None, size, mtime_ns, attempts, next_at,
-                 row.last_error if pending and row else None, None, now),
+                (path, root, lane, row.sha256 if same and row else None, size, mtime_ns, attempts, next_at,
+                 row.last_error if same and row else None, None, now),
             )
             return True
 
