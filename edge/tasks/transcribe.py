@@ -132,7 +132,9 @@ def _shift(segment: dict[str, Any], offset: float) -> dict[str, Any]:
 
 def _result(heard: _Heard, duration: float, opts: TranscribeOptions, info: audio.AudioInfo,
             stream: audio.AudioStream) -> dict[str, Any]:
-    segments = [_clamp(seg, duration) for seg in heard.segments if seg["text"]]
+    # Whisper with VAD may restore a segment's times slightly before the one it emitted earlier:
+    # the sidecar promises segments in time order (a stable sort keeps equal starts as heard)
+    segments = sorted((_clamp(seg, duration) for seg in heard.segments if seg["text"]), key=lambda seg: seg["start"])
     probability = heard.probability
     return {
         "text": " ".join(seg["text"] for seg in segments),
