@@ -329,6 +329,9 @@ class Daemon:
         return lane
 
     def _finished(self, row: Row, verdict: Verdict) -> None:
+        if verdict.kind == "moved":
+            self._ensure_lane(verdict.extra["lane"]).wake()
+            return
         doc = verdict.doc or {}
         route = doc.get("task", {}).get("route", "-")
         engine = (doc.get("model") or {}).get("engine", row.lane)

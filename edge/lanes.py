@@ -19,6 +19,7 @@ from typing import Any
 from .errors import InputError, StorageUnavailable
 from .ledger import LedgerAPI, LedgerUnavailable, Row
 from .pipeline import Pipeline, stat_job
+from .routing import engine_lane
 from .runner import Verdict, execute
 
 log = logging.getLogger("edge.lanes")
@@ -158,10 +159,18 @@ class Lane:
         except InputError as exc:
             return Verdict("failed", error=exc, attempts=row.attempts)
         job.attempts = row.attempts
-        return execute(self.pipeline(), job, self.settings.max_attempts)  # the pipeline admits each model call
+        pipeline = self.pipeline()
+        routed = pipeline.route_of(job)  # the file's route, decided once, under the configuration of now
+        if routed is not None and engine_lane(routed.route) != self.name:
+            return Verdict("moved", attempts=row.attempts, extra={"lane": engine_lane(routed.route)})
+        return execute(pipeline, job, self.settings.max_attempts, routed=routed)  # the pipeline admits each model
 
     def _record(self, row: Row, verdict: Verdict) -> None:
         error = str(verdict.error) if verdict.error else None
+        if verdict.kind == "moved":  # a reload routed it elsewhere: that model's lane takes it
+            log.info("event=rerouted path=%s from=%s to=%s", row.path, self.name, verdict.extra["lane"])
+            self.ledger.move(row.path, verdict.extra["lane"])
+            return
         if verdict.kind == "paused":
             until = self.breaker.trip(error or "engine unavailable")
             if isinstance(verdict.error, StorageUnavailable):

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from . import routing, sidecar
-from .config import Config
+from .config import Config, Route
 from .engines.base import EngineSet
 from .errors import EdgeError, EngineUnavailable, InputError, TransientError
 from .hashing import sha256_file
-from .job import Job
+from .job import Job, MediaInfo
 from .media.detect import detect
 from .tasks.base import TaskContext, TaskOutput, admits_each_model, task_runner
 
@@ -36,6 +36,14 @@ class Outcome:
     doc: dict[str, Any] | None = None
     reason: str = ""
     companions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A file's route and its detected media, decided once and passed on."""
+
+    route: Route
+    media: MediaInfo
 
 
 def stat_job(path: Path, root: Path) -> Job:
@@ -73,15 +81,27 @@ class Pipeline:
 
     # -- the stages -----------------------------------------------------------------
 
-    def run(self, job: Job) -> Outcome:
+    def route_of(self, job: Job) -> Routed | None:
+        """The route that takes this file under this configuration, with the media it was detected as;
+        None when the file cannot be detected (run() then writes its error sidecar)."""
+        try:
+            media = detect(job.path)
+        except (InputError, OSError):
+            return None
+        return Routed(routing.choose(self.config, job.rel, media.kind), media)
+
+    def run(self, job: Job, routed: Routed | None = None) -> Outcome:
+        """One file through the stages; `routed` is the route decided by the caller (once per file)."""
         started = time.perf_counter()
         queued_ms = max(0.0, (time.monotonic() - job.enqueued_at) * 1000)
         self._admit(job)
         job.sha256 = sha256_file(job.path)
         if self.up_to_date(job, job.sha256):
             return Outcome("skipped", reason="sidecar already records this content")
-        job.media = detect(job.path)
-        route = routing.choose(self.config, job.rel, job.media.kind)
+        if routed is None:
+            media = detect(job.path)
+            routed = Routed(routing.choose(self.config, job.rel, media.kind), media)
+        job.media, route = routed.media, routed.route
         output = self._run_task(job, route)
         self._check_unchanged(job)
         timings = {"queued": queued_ms, **output.timings_ms, "total": (time.perf_counter() - started) * 1000}

@@ -12,14 +12,14 @@ from typing import Any
 
 from .errors import ConfigError, EdgeError, EngineError, EngineUnavailable, InputError, TransientError
 from .job import Job
-from .pipeline import Outcome, Pipeline
+from .pipeline import Outcome, Pipeline, Routed
 
 log = logging.getLogger("edge.runner")
 
 
 @dataclass
 class Verdict:
-    """done | skipped | failed | retry | paused | dead (see errors.py for why)."""
+    """done | skipped | failed | retry | paused | dead (see errors.py for why) | moved (routed to another lane)."""
 
     kind: str
     error: EdgeError | None = None
@@ -32,10 +32,12 @@ class Verdict:
         return self.outcome.doc if self.outcome else None
 
 
-def execute(pipeline: Pipeline, job: Job, max_attempts: int, write: bool = True) -> Verdict:
-    """Process one job; write its sidecar or error sidecar; never raise EdgeError."""
+def execute(pipeline: Pipeline, job: Job, max_attempts: int, write: bool = True,
+            routed: Routed | None = None) -> Verdict:
+    """Process one job (on the route decided by the caller, if any); write its sidecar or error sidecar;
+    never raise EdgeError."""
     try:
-        outcome = pipeline.run(job)
+        outcome = pipeline.run(job, routed)
         if outcome.status == "done" and write:
             pipeline.write(job, outcome)
         return Verdict(outcome.status, outcome=outcome, attempts=job.attempts)

@@ -22,17 +22,19 @@ class LeaseProbe(MetadataEngine):
     inside: set[str] = set()
     gate = threading.Event()
     evicted: list[str] = []
+    threads: list[tuple[str, str, str]] = []  # (model, file, the worker thread that ran it)
     lock = threading.Lock()
 
     @classmethod
     def reset(cls) -> None:
-        cls.seen, cls.inside, cls.evicted = [], set(), []
+        cls.seen, cls.inside, cls.evicted, cls.threads = [], set(), [], []
         cls.gate = threading.Event()
 
     def describe(self, path: Path, media_kind: str):
         lease = gpu.current_lease()
         with self.lock:
             self.seen.append((self.name, path.name, lease.device if lease else "-", bool(lease and lease.reduced)))
+            self.threads.append((self.name, path.name, threading.current_thread().name))
         if path.name.startswith("oom") and not (lease and lease.reduced):
             raise OutOfMemory("CUDA out of memory (simulated)")
         if path.name.startswith("hold"):

@@ -151,3 +151,16 @@ def test_an_inotify_overflow_asks_for_a_rescan(tmp_path):
         observer.join(timeout=5)
     logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; after the stop")
     assert calls == ["x"]
+
+
+def test_a_claimed_file_moved_to_another_lane_is_claimed_there_without_its_lease(pg_url):
+    a, b = ledger(pg_url), ledger(pg_url)
+    a.enqueue(f"{INBOX}/m", str(INBOX), "first", 5, 1)
+    row = a.claim("first")
+    assert row is not None and row.holder == a.holder
+    a.move(row.path, "second")  # a reload routed it to another model
+    assert a.claim("first") is None
+    moved = b.claim("second")
+    assert moved is not None and moved.path == row.path and moved.holder == b.holder
+    assert moved.attempts == row.attempts
+    a.close(), b.close()

@@ -355,6 +355,14 @@ class PostgresLedger:
         params = (at, attempts, error, time.time(), file_id, self.holder)
         self._write(lambda conn: conn.execute(sql, params), path)
 
+    def move(self, path: str, lane: str) -> None:
+        """Pending again, in another lane, at once and without spending an attempt."""
+        file_id = self._release(path)
+        sql = ("UPDATE edge_files SET status = 'pending', lane = %s, next_at = 0, updated_at = %s, holder = NULL,"
+               " lease_until = NULL WHERE id = %s AND (holder = %s OR holder IS NULL)")
+        params = (lane, time.time(), file_id, self.holder)
+        self._write(lambda conn: conn.execute(sql, params), path)
+
     def forget(self, path: str) -> None:
         file_id = self._release(path)
         sql = "DELETE FROM edge_files WHERE id = %s AND (holder = %s OR holder IS NULL)"

@@ -190,6 +190,11 @@ class Ledger:
             (at, attempts, error, time.time(), path),
         )
 
+    def move(self, path: str, lane: str) -> None:
+        """Pending again, in another lane, at once and without spending an attempt."""
+        self._exec("UPDATE files SET status = 'pending', lane = ?, next_at = 0, updated_at = ? WHERE path = ?",
+                   (lane, time.time(), path))
+
     def forget(self, path: str) -> None:
         self._exec("DELETE FROM files WHERE path = ?", (path,))
 
