@@ -390,12 +390,12 @@ class AdmittedPipeline:
     def __init__(self, pipeline: Any, scheduler: Scheduler, name: str):
         self._pipeline, self._scheduler, self._name = pipeline, scheduler, name
 
-    def run(self, job: Any) -> Any:
+    def run(self, job: Any, routed: Any = None) -> Any:
         try:
             engine = self._pipeline.engines.get(self._name)
         except Exception:
-            return self._pipeline.run(job)  # it reports the broken engine in its own words
-        return self._scheduler.run(self._name, engine, lambda lease: self._pipeline.run(job))
+            return self._pipeline.run(job, routed)  # it reports the broken engine in its own words
+        return self._scheduler.run(self._name, engine, lambda lease: self._pipeline.run(job, routed))
 
     def __getattr__(self, attr: str) -> Any:
         return getattr(self._pipeline, attr)

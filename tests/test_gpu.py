@@ -269,7 +269,7 @@ class FakePipeline:
         self.config = SimpleNamespace(models={name: m.spec for name, m in models.items()})
         self.engines = SimpleNamespace(get=lambda name: self.models[name])
 
-    def run(self, job):
+    def run(self, job, routed=None):
         return self.answer(gpu.current_lease())
 
 
