@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..config import describe
 from ..engines.whisper import TranscribeRequest, WhisperEngine
 from ..errors import ConfigError
 from ..media import audio
@@ -50,12 +51,7 @@ def options(route: Any) -> TranscribeOptions:
     try:
         return TranscribeOptions.model_validate(route.options)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"routes.{route.name}.options{'.' + key if key else ''}: {reason}")
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError(describe(exc, prefix=f"routes.{route.name}.options")) from None
 
 
 def run(ctx: TaskContext) -> TaskOutput:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..config import describe
 from ..errors import ConfigError
 from ..media import video
 
@@ -57,9 +58,4 @@ def options(route: Any) -> VideoOptions:
     try:
         return VideoOptions.model_validate(mine)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            reason = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"routes.{route.name}.options{'.' + key if key else ''}: {reason}")
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError(describe(exc, prefix=f"routes.{route.name}.options")) from None
