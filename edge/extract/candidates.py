@@ -13,7 +13,6 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -447,10 +446,3 @@ FINDERS: dict[str, Finder] = {
     "person": find_people, "text": find_texts, "org": find_orgs, "keyword": find_keywords,
     "title": find_titles, "document_type": find_document_types,
 }
-
-
-def as_date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

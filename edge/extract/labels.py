@@ -10,7 +10,7 @@ punctuation removed. `[labels.SCHEMA.FIELD]` in models.toml adds to these.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 
@@ -194,13 +194,3 @@ DOCUMENT_TYPES = (
     ("DELIVERY NOTE", "delivery note"), ("PURCHASE ORDER", "purchase order"), ("QUOTATION", "quotation"),
     ("QUOTE", "quotation"), ("LETTER", "letter"), ("CERTIFICATE", "certificate"), ("FORM", "form"),
 )
-
-
-@dataclass
-class Rules:
-    """The label sets of one schema's fields (built-in roles plus models.toml additions)."""
-
-    by_field: dict[str, LabelSet] = field(default_factory=dict)
-
-    def get(self, name: str, default: LabelSet) -> LabelSet:
-        return self.by_field.get(name, default)

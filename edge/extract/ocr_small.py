@@ -134,7 +134,7 @@ def _structured(context: C.Context, rules: dict[str, FieldRule], lists: bool, fo
             found.values.setdefault(name, None)
     for name, rule in rules.items():
         if rule.kind == "summary":
-            found.values[name] = structure.summary(found.values, found.chosen)
+            found.values[name] = structure.summary(found.values)
 
 
 # -- options ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import amounts
 from . import labels as L
-from .candidates import Candidate, Context, find_orgs
+from .candidates import Context, find_orgs
 from .fields import FieldRule
 from .layout import Line, Page
 
@@ -47,8 +47,8 @@ def _table_rows(page: Page) -> list[dict[str, Any]]:
 
 
 def _unlabelled(row: list[Line]) -> bool:
-    """Not a `Label: value` line (Date: 08.12.2023) and not a phone or address line with a number."""
-    return ":" not in row[0].text and len(row) >= 1
+    """Not a `Label: value` line (Date: 08.12.2023): a till receipt's item rows carry no colon."""
+    return ":" not in row[0].text
 
 
 def _item(row: list[Line]) -> dict[str, Any] | None:
@@ -111,8 +111,8 @@ def page_text(ctx: Context) -> str | None:
     return text[:4000] or None
 
 
-def summary(values: dict[str, Any], chosen: dict[str, Candidate]) -> str | None:
-    """A one-line summary made from the fields found: what, from whom, when, how much."""
+def summary(values: dict[str, Any]) -> str | None:
+    """A one-line summary made from the fields found: what, from whom, when."""
     parts = []
     kind = values.get("document_type")
     if kind:
