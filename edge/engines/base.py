@@ -9,10 +9,12 @@ models that need it.
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -145,3 +147,14 @@ class EngineSet:
     def close(self) -> None:
         for engine in self.loaded():
             engine.close()
+
+
+def is_loopback(host: str) -> bool:
+    """A URL or host:port on this machine (127.0.0.0/8, ::1, localhost)."""
+    name = urlsplit(host if "://" in host else f"http://{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False

@@ -14,17 +14,15 @@ the `unknown model architecture: 'mllama'` error.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import ollama
 from pydantic import Field, model_validator
 
 from ..errors import EngineError, EngineUnavailable, OutOfMemory, TransientError
-from .base import Check, Completion, CompletionRequest, Engine, EngineOptions
+from .base import Check, Completion, CompletionRequest, Engine, EngineOptions, is_loopback
 
 DEFAULT_MODEL = "llama3.2-vision:11b"
 MLLAMA_FIRST = (0, 7, 0)
@@ -57,16 +55,6 @@ class OllamaOptions(EngineOptions):
         if not self.allow_remote and not is_loopback(self.host):
             raise ValueError(f"host {self.host} is not this machine; set allow_remote = true to send files there")
         return self
-
-
-def is_loopback(host: str) -> bool:
-    name = urlsplit(host if "://" in host else f"http://{host}").hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_version(text: str) -> tuple[int, int, int]:

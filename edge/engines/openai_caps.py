@@ -16,12 +16,13 @@ https to anything else unless plain http is allowed explicitly.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from .base import is_loopback
 
 MODES = ("json_schema", "structured_outputs", "guided_json", "json_object")
 VLLM_STRUCTURED_OUTPUTS_FROM = (0, 12, 0)  # vLLM 0.12 removed guided_json
@@ -55,16 +56,6 @@ class ServerFacts:
 def host_of(url: str) -> str:
     parts = urlsplit(url)
     return parts.netloc.rsplit("@", 1)[-1]
-
-
-def is_loopback(url: str) -> bool:
-    name = urlsplit(url).hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def destination_problem(url: str, allow_remote: bool, allow_insecure_http: bool) -> str | None:
