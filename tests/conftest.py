@@ -1,75 +1,21 @@
-"""Shared test helpers: polling waits, sidecar validation, running the CLI."""
+"""Fixtures every test folder can ask for, and one that every test gets: no leaked threads.
+
+Plain helper functions are in tests/helpers/; the fixtures of the end-to-end tests alone
+(a PostgreSQL cluster) and the rule that makes those tests `slow` are in tests/e2e/conftest.py.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
+import socket
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
-import jsonschema
 import pytest
 
-from edge import sidecar
-
-ROOT = Path(__file__).resolve().parents[1]
-_VALIDATOR = jsonschema.Draft202012Validator(sidecar.schema())
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.02, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy; fail the test with `what` after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
-def validate_sidecar(path_or_doc: Path | dict) -> dict:
-    """Load (if a path) and validate one sidecar against the published schema."""
-    doc = json.loads(Path(path_or_doc).read_text()) if not isinstance(path_or_doc, dict) else path_or_doc
-    _VALIDATOR.validate(doc)
-    return doc
-
-
-def run_pipeline(config: Any, path: Path) -> dict:
-    """One file through a fresh Pipeline in-process, its sidecar written and validated."""
-    from edge.pipeline import Pipeline, stat_job
-
-    pipeline = Pipeline(config)
-    try:
-        job = stat_job(path, path.parent)
-        pipeline.write(job, pipeline.run(job))
-    finally:
-        pipeline.engines.close()
-    return validate_sidecar(path.with_name(path.name + ".json"))
-
-
-def edge_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("NOTIFY_SOCKET", None)
-    env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", **extra})
-    return env
-
-
-def run_edge(*args: str, timeout: float = 300, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess:
-    """Run `edge ARGS` as a user would, in a subprocess, and capture its output."""
-    return subprocess.run([sys.executable, "-m", "edge", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env or edge_env(), **kwargs)
-
-
-def start_edge(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen:
-    """Start a long-running `edge ARGS` (the daemon); the caller stops it."""
-    return subprocess.Popen([sys.executable, "-m", "edge", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env or edge_env(), **kwargs)
+from tests.helpers.audio import is_local
+from tests.helpers.pg_cluster import Cluster, pg_bin
+from tests.helpers.service import NotifySocket
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +29,62 @@ def no_leaked_threads():
     while leaked() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not leaked(), f"test leaked threads: {leaked()}"
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Refuse, and record, any name lookup or connect beyond loopback; fail the test if one was tried."""
+    attempts: list[object] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real):
+        def connect(sock, address):
+            if not is_local(sock.family, address):
+                attempts.append(address)
+                raise OSError(f"test guard: network access to {address!r} refused")
+            return real(sock, address)
+        return connect
+
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # a DNS query leaves the machine before any connect
+        if host is not None and not is_local(socket.AF_INET, (host, 0)):
+            attempts.append(host)
+            raise socket.gaierror(f"test guard: name lookup of {host!r} refused")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    assert not attempts, f"something tried to reach the network: {attempts}"
+
+
+@pytest.fixture
+def notify():
+    """The AF_UNIX datagram socket systemd would pass as $NOTIFY_SOCKET, with what arrived on it."""
+    sock = NotifySocket()
+    yield sock
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throwaway PostgreSQL cluster for the whole session (skips the test where PostgreSQL is missing)."""
+    bindir = pg_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (Debian package `postgresql`: initdb and pg_ctl are missing)")
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'edge[postgresql]')")
+    cluster = Cluster(bindir).init()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
+_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster) -> str:
+    """A fresh database in the shared throwaway cluster, for one test."""
+    return pg_cluster.create_db(f"edge_test_{os.getpid()}_{next(_counter)}")

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import audio_helpers as h
-from tests.conftest import ROOT, edge_env, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
+from tests.helpers import ROOT, edge_env, error_of, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers import audio as h
+from tests.helpers.daemon import DaemonProcess
 
 pytestmark = pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))
 

@@ -14,9 +14,8 @@ from edge.engines import whisper
 from edge.engines.base import EngineSet
 from edge.errors import ConfigError, EngineUnavailable
 from edge.tasks import transcribe
-from tests import audio_helpers as h
-from tests.audio_helpers import no_network  # noqa: F401  (fixture)
-from tests.conftest import wait_for
+from tests.helpers import audio as h
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.usefixtures("no_network"),
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
@@ -201,7 +200,7 @@ def test_the_batched_pipeline_gives_the_same_words(clip):
     assert "meeting" in words(plain) and words(batched) == words(plain)
 
 
-def test_the_network_guard_itself_refuses_and_records(no_network):  # noqa: F811
+def test_the_network_guard_itself_refuses_and_records(no_network):
     """The guard that every audio test runs under is not vacuous."""
     import socket
 

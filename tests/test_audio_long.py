@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import audio_helpers as h
-from tests.audio_helpers import no_network  # noqa: F401  (fixture)
-from tests.conftest import ROOT, edge_env, validate_sidecar
+from tests.helpers import ROOT, edge_env, validate_sidecar, write_config
+from tests.helpers import audio as h
 
 pytestmark = [pytest.mark.usefixtures("no_network"), pytest.mark.slow,
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
@@ -22,12 +21,11 @@ pytestmark = [pytest.mark.usefixtures("no_network"), pytest.mark.slow,
 WINDOW_S = 60
 
 
-def write_config(path: Path, window: float) -> Path:
-    path.write_text(
-        '[models.asr]\nengine = "faster-whisper"\nmodel = "embedded:tiny.en"\n\n'
-        f'[[routes]]\nmedia = ["audio", "video"]\ntask = "transcribe"\nmodel = "asr"\noptions = {{window = {window}}}\n'
-    )
-    return path
+def asr_config(path: Path, window: float) -> Path:
+    """Only the embedded tiny.en and one transcribe route cut in `window`-second windows (no [edge] table)."""
+    return write_config(path, '[models.asr]\nengine = "faster-whisper"\nmodel = "embedded:tiny.en"\n\n'
+                        '[[routes]]\nmedia = ["audio", "video"]\ntask = "transcribe"\nmodel = "asr"\n'
+                        f'options = {{window = {window}}}\n', edge={})
 
 
 # `edge` run so that it reports its own peak RSS: VmHWM belongs to this process image only
@@ -63,7 +61,7 @@ def test_ten_minutes_of_speech_complete_with_memory_bounded_by_the_window(tmp_pa
     repeats = int(600 // (len(block) / h.RATE)) + 1
     long = h.write_audio(tmp_path / "meeting.mp3", h.join([block] * repeats, gap_s=0.5))
     short = h.write_audio(tmp_path / "excerpt.mp3", h.join([block] * 7, gap_s=0.5))  # three windows
-    config = write_config(tmp_path / "models.toml", WINDOW_S)
+    config = asr_config(tmp_path / "models.toml", WINDOW_S)
 
     short_doc, short_peak = run_edge_measured(short, config, tmp_path / "state-short")
     long_doc, long_peak = run_edge_measured(long, config, tmp_path / "state-long")

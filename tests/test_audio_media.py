@@ -9,8 +9,7 @@ import pytest
 
 from edge.errors import InputError
 from edge.media import audio
-from tests import audio_helpers as h
-from tests.audio_helpers import no_network  # noqa: F401  (fixture)
+from tests.helpers import audio as h
 
 pytestmark = [pytest.mark.usefixtures("no_network"),
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]

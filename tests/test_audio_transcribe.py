@@ -10,8 +10,8 @@ import pytest
 from edge.engines.base import EngineSet
 from edge.errors import ConfigError
 from edge.tasks import transcribe
-from tests import audio_helpers as h
-from tests.audio_helpers import no_network  # noqa: F401  (fixture)
+from tests.helpers import audio as h
+from tests.helpers import error_of, sidecar_of
 
 pytestmark = [pytest.mark.usefixtures("no_network"),
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
@@ -148,10 +148,10 @@ def _damaged(tmp_path, sentences, kind):
 def test_bad_files_get_error_sidecars_with_clear_messages(tmp_path, engines, sentences, kind, code, words):
     path = _damaged(tmp_path, sentences, kind)
     doc, target = h.process(path, h.audio_config(), engines)
-    assert target == path.with_name(path.name + ".error.json")
+    assert target == error_of(path)
     assert doc["status"] == "failed" and doc["error"]["transient"] is False
     assert doc["error"]["code"] in code and words in doc["error"]["message"]
-    assert not path.with_name(path.name + ".json").exists()
+    assert not sidecar_of(path).exists()
     assert path.exists()  # the source is never touched
 
 
@@ -237,7 +237,7 @@ def test_a_multilingual_model_detects_the_language_and_translates(tmp_path, base
     doc, _ = h.process(path, h.audio_config(model="embedded:base"), base_engines)
     assert doc["result"]["language"] == language and doc["result"]["language_probability"] > 0.5
     assert doc["model"]["options"].get("language") is None  # detected, not asked
-    path.with_name(path.name + ".json").unlink()
+    sidecar_of(path).unlink()
     translated, _ = h.process(path, h.audio_config({"task": "translate"}, model="embedded:base"), base_engines)
     english = set(h.normalise(translated["result"]["text"]).split())
     assert translated["result"]["task"] == "translate"

@@ -9,8 +9,8 @@ import pytest
 from edge.configure import parse_config
 from edge.engines.ocr import OcrEngine
 from edge.pipeline import Pipeline, stat_job
-from tests import docs_helpers as docs
-from tests.conftest import run_pipeline
+from tests.helpers import documents as docs
+from tests.helpers import run_pipeline
 
 
 def extract(pdf: Path, schema: str = "invoice") -> dict:

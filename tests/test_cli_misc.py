@@ -6,8 +6,8 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT, edge_env, run_edge, validate_sidecar
-from tests.daemon_helpers import DaemonProcess, status_json, write_config
+from tests.helpers import ROOT, edge_env, run_edge, validate_sidecar, write_config
+from tests.helpers.daemon import DaemonProcess, status_json
 
 
 def test_retry_failed_requeues_and_drops_the_error_sidecar(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.engines.base import ENGINES
-from tests.conftest import run_edge
+from tests.helpers import run_edge
 
 ROUTE_TYPOS = {
     "extract": ('[models.ocr-small]\nengine = "ocr"\n\n[[routes]]\nname = "docs"\nmedia = ["image"]\n'

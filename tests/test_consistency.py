@@ -7,7 +7,7 @@ from edge.configure import parse_config
 from edge.eval.makeset import make_set
 from edge.extract.consistency import canonical, vote
 from edge.pipeline import Pipeline, stat_job
-from tests.conftest import validate_sidecar
+from tests.helpers import read_sidecar
 
 ANSWER = {"invoice_number": "INV-7", "date": "2024-03-03", "vendor_name": "Acme Corp", "total_amount": 1247.5,
           "currency": "EUR", "line_items": [{"description": "Widget", "quantity": 1, "unit_price": 1247.5,
@@ -55,7 +55,7 @@ def test_samples_that_disagree_on_one_field_flag_exactly_that_field(tmp_path, in
     job = stat_job(invoice, invoice.parent)
     outcome = pipeline.run(job)
     pipeline.write(job, outcome)
-    doc = validate_sidecar(invoice.with_name(invoice.name + ".json"))
+    doc = read_sidecar(invoice)
     review = doc["review"]
     assert review["needs_review"] is True
     assert [d["field"] for d in review["disagreements"]] == ["total_amount"]

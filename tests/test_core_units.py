@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from edge.errors import ConfigError, InputError
 from edge.ledger import Ledger
 from edge.media.detect import detect
 from edge.watch.ignore import ignored_reason, is_edge_output
-from tests.conftest import validate_sidecar
+from tests.helpers import ROOT, validate_sidecar
 
 
 @pytest.mark.parametrize("rel", [
@@ -79,8 +78,7 @@ def test_after_must_be_move():
 
 
 def test_shipped_config_matches_packaged_default():
-    root = Path(__file__).resolve().parents[1]
-    assert (root / "models.toml").read_text() == (root / "edge" / "default_models.toml").read_text()
+    assert (ROOT / "models.toml").read_text() == (ROOT / "edge" / "default_models.toml").read_text()
 
 
 def test_detect_by_content_not_name(tmp_path):

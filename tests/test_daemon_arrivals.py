@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
+from tests.helpers import error_of, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess
 
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from edge import sidecar
-from tests.conftest import run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, mtimes, sidecar_of, status_json, write_config
+from tests.helpers import error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess, mtimes, status_json
 
-FLAKY = "tests.fakes.flaky_engine:FlakyEngine"
+FLAKY = "tests.helpers.flaky_engine:FlakyEngine"
 
 
 @pytest.fixture

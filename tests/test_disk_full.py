@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from edge import sidecar
-from tests.conftest import run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, status_json, write_config
+from tests.helpers import run_edge, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess, status_json
 
 FILES = 24
 

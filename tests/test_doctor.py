@@ -17,8 +17,8 @@ import pytest
 from edge.cli import doctor as doc
 from edge.configure import parse_config
 from edge.gpu import Discovery, GpuInfo
-from tests.conftest import edge_env, run_edge
-from tests.fakes.ollama_double import OllamaDouble
+from tests.helpers import edge_env, run_edge
+from tests.helpers.ollama_double import OllamaDouble
 
 
 def lines_of(output: str, level: str, name: str) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from edge.eval import dataset
 from edge.eval.makeset import make_set
 from edge.extract.schemas import BUILTIN
-from tests.conftest import run_edge
+from tests.helpers import run_edge
 
 SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "CHF": "CHF"}
 NAME = {"invoice": "vendor_name", "claim_form": "claimant_name", "receipt": "merchant_name"}

@@ -18,9 +18,9 @@ from edge.configure import parse_config
 from edge.extract import schemas
 from edge.pipeline import Pipeline, stat_job
 from edge.runner import execute
-from tests import docs_helpers as docs
-from tests.conftest import validate_sidecar
-from tests.fakes.ollama_double import FakeModel, OllamaDouble, Reply
+from tests.helpers import documents as docs
+from tests.helpers import error_of, read_sidecar, validate_sidecar
+from tests.helpers.ollama_double import FakeModel, OllamaDouble, Reply
 
 TRUTH = {**docs.invoice_truth(), **docs.claim_truth()}  # each schema takes its own keys
 
@@ -34,14 +34,6 @@ def config(host: str, extra_models: dict | None = None, **route) -> object:
 def process(pipeline: Pipeline, path: Path):
     verdict = execute(pipeline, stat_job(path, path.parent), max_attempts=3)
     return verdict
-
-
-def sidecar(path: Path) -> dict:
-    return validate_sidecar(path.with_name(path.name + ".json"))
-
-
-def error_sidecar(path: Path) -> dict:
-    return validate_sidecar(path.with_name(path.name + ".error.json"))
 
 
 def sent_image(body: dict) -> Image.Image:
@@ -68,7 +60,7 @@ def test_drawn_documents_end_to_end(tmp_path, double):
         double.queue_values(TRUTH, *blank_pages)  # only the first page of a PDF carries fields
         sent_before = len(double.chats())
         assert process(pipeline, path).kind == "done", name
-        doc = sidecar(path)
+        doc = read_sidecar(path)
         schema = "invoice" if name.startswith("invoice") else "claim_form"
         truth = docs.invoice_truth() if schema == "invoice" else docs.claim_truth()
         spec = schemas.resolve(schema, "extract", None)
@@ -109,7 +101,7 @@ def test_bad_inputs_get_a_clear_error_sidecar(tmp_path, double, maker, code, wor
     path = maker(tmp_path)
     verdict = process(Pipeline(config(double.host)), path)
     assert verdict.kind == "failed"
-    doc = error_sidecar(path)
+    doc = validate_sidecar(error_of(path))
     assert doc["status"] == "failed" and doc["error"]["code"] == code
     assert words in doc["error"]["message"] and doc["error"]["transient"] is False
     assert double.chats() == []
@@ -120,7 +112,7 @@ def test_invalid_json_then_valid_on_repair_is_ok(tmp_path, double):
     docs.draw_invoice().save(path)
     double.script(Reply(content="Sure! Here is the invoice: {invoice_number: INV"))
     assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
-    doc = sidecar(path)
+    doc = read_sidecar(path)
     assert doc["status"] == "ok" and doc["result"]["invoice_number"] == "INV-2024-0892"
     assert doc["pages"][0]["attempts"] == 2
     first, second = double.chats()
@@ -134,7 +126,7 @@ def test_cut_answer_is_repaired_with_more_room(tmp_path, double):
     docs.draw_invoice().save(path)
     double.script(Reply(content='{"invoice_number": "INV-20', done_reason="length"))
     assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
-    assert sidecar(path)["status"] == "ok"
+    assert read_sidecar(path)["status"] == "ok"
     first, second = double.chats()
     assert second["options"]["num_predict"] == 2 * first["options"]["num_predict"]
 
@@ -144,7 +136,7 @@ def test_invalid_twice_is_status_invalid_with_review_and_raw(tmp_path, double):
     docs.draw_invoice().save(path)
     double.script(Reply(content="not json"), Reply(content='{"invoice_number": 5, "total_amount": "a lot"}'))
     assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
-    doc = sidecar(path)
+    doc = read_sidecar(path)
     assert doc["status"] == "invalid"
     assert doc["review"]["needs_review"] is True
     assert any(r["code"] == "invalid_output" for r in doc["review"]["reasons"])
@@ -162,10 +154,10 @@ def test_ollama_down_then_up_pauses_then_completes(tmp_path, double):
     double.stop()
     verdict = process(pipeline, path)
     assert verdict.kind == "paused" and verdict.attempts == 0
-    assert not path.with_name("claim.png.error.json").exists()
+    assert not error_of(path).exists()
     double.start()
     assert process(pipeline, path).kind == "done"
-    assert sidecar(path)["result"]["claim_number"] == "CLM-4572"
+    assert read_sidecar(path)["result"]["claim_number"] == "CLM-4572"
 
 
 def test_model_missing_then_pulled_waits_then_completes(tmp_path):
@@ -177,7 +169,7 @@ def test_model_missing_then_pulled_waits_then_completes(tmp_path):
         assert verdict.kind == "paused" and verdict.error.hint == "ollama pull llama3.2-vision:11b"
         server.pull()
         assert process(pipeline, path).kind == "done"
-        assert sidecar(path)["status"] == "ok"
+        assert read_sidecar(path)["status"] == "ok"
 
 
 def test_pages_that_disagree_are_listed(tmp_path, double):
@@ -185,7 +177,7 @@ def test_pages_that_disagree_are_listed(tmp_path, double):
     other = {**TRUTH, "invoice_number": "INV-9999", "line_items": None}
     double.queue_values(TRUTH, other, {"vendor_name": "Acme Corp"})
     assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
-    doc = sidecar(path)
+    doc = read_sidecar(path)
     assert doc["result"]["invoice_number"] == "INV-2024-0892"  # the first non-null value
     [conflict] = [r for r in doc["review"]["reasons"] if r["code"] == "page_conflict"]
     assert conflict["field"] == "invoice_number"
@@ -199,7 +191,7 @@ def test_line_items_continue_over_pages(tmp_path, double):
     items = docs.invoice_truth()["line_items"]
     double.queue_values({**TRUTH, "line_items": items[:2]}, {"line_items": items[2:]})
     assert process(Pipeline(config(double.host, schema="invoice")), path).kind == "done"
-    assert sidecar(path)["result"]["line_items"] == items
+    assert read_sidecar(path)["result"]["line_items"] == items
 
 
 def test_max_pages_is_honoured_and_flagged(tmp_path, double):
@@ -207,7 +199,7 @@ def test_max_pages_is_honoured_and_flagged(tmp_path, double):
     cfg = parse_config({"models": {"vision": {"engine": "ollama", "host": double.host, "max_pages": 2}},
                         "routes": [{"task": "extract", "model": "vision", "schema": "invoice"}]})
     assert process(Pipeline(cfg), path).kind == "done"
-    doc = sidecar(path)
+    doc = read_sidecar(path)
     assert len(doc["pages"]) == 2 and len(double.chats()) == 2
     assert any(r["code"] == "pages_truncated" for r in doc["review"]["reasons"])
 
@@ -221,7 +213,7 @@ def test_required_null_escalates_to_the_next_tier(tmp_path):
         extra = {"big": {"engine": "ollama", "host": server.host, "model": "qwen2.5vl:7b"}}
         cfg = config(server.host, extra, schema="claim_form", model=None, tiers=["vision", "big"])
         assert process(Pipeline(cfg), path).kind == "done"
-        doc = sidecar(path)
+        doc = read_sidecar(path)
     assert [t["tier"] for t in doc["tiers"]] == ["vision", "big"]
     assert doc["tiers"][0]["escalated"][0]["code"] == "required_missing"
     assert "escalated" not in doc["tiers"][1]
@@ -236,7 +228,7 @@ def test_unavailable_next_tier_keeps_the_result_and_asks_for_review(tmp_path, do
     extra = {"big": {"engine": "ollama", "host": double.host, "model": "qwen2.5vl:7b"}}  # not pulled
     cfg = config(double.host, extra, schema="claim_form", model=None, tiers=["vision", "big"])
     assert process(Pipeline(cfg), path).kind == "done"
-    doc = sidecar(path)
+    doc = read_sidecar(path)
     assert [t["status"] for t in doc["tiers"]] == ["ok", "unavailable"]
     codes = {r["code"] for r in doc["review"]["reasons"]}
     assert {"tier_unavailable", "required_missing"} <= codes
@@ -248,7 +240,7 @@ def test_low_confidence_asks_for_review(tmp_path):
         path = tmp_path / "claim.png"
         docs.draw_claim_form().save(path)
         assert process(Pipeline(config(server.host, schema="claim_form")), path).kind == "done"
-        doc = sidecar(path)
+        doc = read_sidecar(path)
     assert doc["status"] == "ok"
     [low] = [r for r in doc["review"]["reasons"] if r["code"] == "low_confidence"]
     assert "claim_number" in low["fields"]
@@ -262,7 +254,7 @@ def test_describe_uses_the_photo_schema(tmp_path):
         cfg = parse_config({"models": {"vision": {"engine": "ollama", "host": server.host}},
                             "routes": [{"task": "describe", "model": "vision"}]})
         assert process(Pipeline(cfg), path).kind == "done"
-        doc = sidecar(path)
+        doc = read_sidecar(path)
         assert doc["task"]["kind"] == "describe" and doc["task"]["schema"] == "photo"
         assert doc["result"] == {"caption": "A bar chart", "objects": ["chart"], "visible_text": None}
         assert set(server.chats()[0]["format"]["properties"]) == {"caption", "objects", "visible_text", "_confidence"}
@@ -281,7 +273,7 @@ def test_user_schema_from_toml_fields(tmp_path):
                                          "required": ["company_name"]}},
             "routes": [{"task": "extract", "model": "vision", "schema": "registration"}]})
         assert process(Pipeline(cfg), path).kind == "done"
-        doc = sidecar(path)
+        doc = read_sidecar(path)
         assert doc["result"] == values and doc["task"]["schema"] == "registration"
         prompt = server.chats()[0]["messages"][-1]["content"]
         assert "- company_name: Legal name of the company" in prompt
@@ -298,4 +290,4 @@ def test_retry_after_out_of_memory_sends_a_smaller_picture(tmp_path, double):
     finally:
         gpu._lease.reset(token)
     assert max(sent_image(double.chats()[-1]).size) == 560
-    assert sidecar(path)["pages"][0]["image"]["height"] == 560
+    assert read_sidecar(path)["pages"][0]["image"]["height"] == 560

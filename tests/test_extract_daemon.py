@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests import docs_helpers as docs
-from tests.conftest import run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
-from tests.fakes.ollama_double import OllamaDouble, Reply
+from tests.helpers import documents as docs
+from tests.helpers import error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess
+from tests.helpers.ollama_double import OllamaDouble, Reply
 
 TRUTH = {**docs.invoice_truth(), **docs.claim_truth()}
 

@@ -20,8 +20,8 @@ import pytest
 from edge.eval.makeset import make_set
 from edge.extract import amounts, dates
 from edge.extract.grounding import SKIP_KEYS, leaves
-from tests import docs_helpers as docs
-from tests.conftest import ROOT, run_edge, validate_sidecar
+from tests.helpers import ROOT, read_sidecar, run_edge, validate_sidecar
+from tests.helpers import documents as docs
 
 ROUTES = """
 [models.ocr-small]
@@ -120,7 +120,7 @@ def test_the_shipped_route_answers_claim_forms_and_invoices_straight_and_rotated
                     timeout=900)
     assert done.returncode == 0, done.stderr
     for path in sorted(inbox.glob("*.png")) + sorted(inbox.glob("*.jpg")):
-        doc = validate_sidecar(path.with_name(path.name + ".json"))
+        doc = read_sidecar(path)
         assert doc["task"]["route"] == "documents" and doc["task"]["schema"] == "document"
         assert doc["status"] in ("ok", "partial"), (path.name, doc["status"], doc["review"])
         heading = "CLAIM" if path.name.startswith("claim") else "INVOICE"

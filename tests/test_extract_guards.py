@@ -17,8 +17,8 @@ from edge.engines.base import Completion, CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions
 from edge.extract import choose, schemas, validate
 from edge.pipeline import Pipeline, stat_job
-from tests import docs_helpers as docs
-from tests.conftest import run_pipeline, validate_sidecar
+from tests.helpers import documents as docs
+from tests.helpers import read_sidecar, run_pipeline
 
 BUILTIN = sorted(schemas.BUILTIN)
 
@@ -79,7 +79,7 @@ def test_ocr_small_never_returns_a_description_even_when_its_model_writes_one(sc
         pipeline.write(job, outcome)
     finally:
         pipeline.engines.close()
-    doc = validate_sidecar(page.with_name(page.name + ".json"))
+    doc = read_sidecar(page)
     copied = {validate._squash(text) for text in descriptions(schema).values()}
     for field, value in doc["result"].items():
         assert not (isinstance(value, str) and validate._squash(value) in copied), (field, value)

@@ -17,7 +17,7 @@ from edge.configure import parse_config
 from edge.errors import EngineUnavailable, OutOfMemory, TransientError
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.metrics import Metrics
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 
 class Model:

@@ -12,10 +12,10 @@ import pytest
 from edge.configure import parse_config
 from edge.daemon import Daemon
 from edge.gpu import DeclaredDevice, Scheduler
-from tests.conftest import validate_sidecar, wait_for
-from tests.gpu_helpers import LeaseProbe
+from tests.helpers import validate_sidecar, wait_for
+from tests.helpers.gpu_probes import LeaseProbe
 
-PROBE = "tests.gpu_helpers:LeaseProbe"
+PROBE = "tests.helpers.gpu_probes:LeaseProbe"
 
 
 def daemon_for(tmp_path, budget_mb: int) -> tuple[Daemon, object]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from edge.configure import parse_config
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.pipeline import Pipeline, stat_job
-from tests.conftest import wait_for
-from tests.gpu_helpers import LeaseProbe, TierProbe
+from tests.helpers import wait_for
+from tests.helpers.gpu_probes import LeaseProbe, TierProbe
 
-PROBE = "tests.gpu_helpers:TierProbe"
+PROBE = "tests.helpers.gpu_probes:TierProbe"
 
 
 def setup(tmp_path: Path, total_mb: int) -> tuple[Pipeline, Scheduler, list[Path]]:
@@ -26,7 +26,7 @@ def setup(tmp_path: Path, total_mb: int) -> tuple[Pipeline, Scheduler, list[Path
     config = parse_config({
         "models": {"ocr-small": {"engine": PROBE, "workers": 4},
                    "vision": {"engine": PROBE, "vram_mb": 11600, "workers": 1},
-                   "asr": {"engine": "tests.gpu_helpers:LeaseProbe", "vram_mb": 1000}},
+                   "asr": {"engine": "tests.helpers.gpu_probes:LeaseProbe", "vram_mb": 1000}},
         "routes": [{"media": ["image"], "task": "extract", "schema": "claim_form", "tiers": ["ocr-small", "vision"]}],
     })
     scheduler = Scheduler(DeclaredDevice(total_mb), reserve_mb=1024)

@@ -10,7 +10,7 @@ from PIL import Image
 from edge.errors import InputError
 from edge.media import image as image_media
 from edge.media import pdf as pdf_media
-from tests import docs_helpers as docs
+from tests.helpers import documents as docs
 
 
 def decode(jpeg: bytes) -> Image.Image:

@@ -12,9 +12,7 @@ from edge.errors import ConfigError
 from edge.ledger.choose import redact, state_url
 from edge.ledger.postgresql import PostgresLedger
 from edge.ledger.shares import ShareMap, split_named
-from tests.conftest import wait_for
-
-pytest_plugins = ("tests.pg_cluster",)  # the throwaway cluster: pg_cluster, pg_url
+from tests.helpers import wait_for
 
 INBOX = Path("/srv/inbox")
 

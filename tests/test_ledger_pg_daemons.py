@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, edge_env, run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
+from tests.helpers import ROOT, edge_env, error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess
 
-pytest_plugins = ("tests.pg_cluster",)  # the throwaway cluster: pg_cluster, pg_url
-
-SLOW = "tests.fakes.flaky_engine:FlakyEngine"  # the metadata engine, made slow: jobs stay in flight
+SLOW = "tests.helpers.flaky_engine:FlakyEngine"  # the metadata engine, made slow: jobs stay in flight
 DONE = re.compile(r"event=done path=(\S+)")
 
 

@@ -19,9 +19,9 @@ from edge.engines.base import CompletionRequest
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, bounded_schema, grammar_for
 from edge.errors import ConfigError, EngineError, EngineUnavailable
 from edge.extract import schemas
-from tests.conftest import wait_for
-from tests.docs_helpers import font
-from tests.gguf_fixtures import N_EMBD, write_mmproj, write_text_model, write_vision_pair
+from tests.helpers import wait_for
+from tests.helpers.documents import font
+from tests.helpers.gguf_models import N_EMBD, write_mmproj, write_text_model, write_vision_pair
 
 CLAIM = schemas.resolve("claim_form", "extract", SimpleNamespace(schemas={}))
 
@@ -275,7 +275,7 @@ def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair
 
 
 def test_edge_doctor_names_a_missing_model_and_a_mismatched_mmproj(pair, tmp_path):
-    from tests.conftest import run_edge
+    from tests.helpers import run_edge
 
     wrong = write_mmproj(tmp_path / "wrong-mmproj.gguf", text_embd=N_EMBD // 2)
     config = tmp_path / "models.toml"

@@ -10,7 +10,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from tests.conftest import run_edge, validate_sidecar
+from tests.helpers import run_edge, validate_sidecar
 
 
 def exif_photo(path: Path) -> None:

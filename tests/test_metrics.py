@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from edge.errors import ConfigError
 from edge.metrics import Metrics
-from tests.conftest import edge_env, run_edge, start_edge, wait_for
-from tests.service_helpers import read_available, stop, write_config
+from tests.helpers import edge_env, run_edge, start_edge, wait_for, write_config
+from tests.helpers.service import SERVICE_EDGE, read_available, stop
 
 
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
@@ -45,7 +45,7 @@ class Output:
 def test_counters_move_during_a_run_and_only_loopback_listens(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    config = write_config(tmp_path / "models.toml", 'metrics = "127.0.0.1:0"\n')
+    config = write_config(tmp_path / "models.toml", 'metrics = "127.0.0.1:0"\n', edge=SERVICE_EDGE)
     # WATCHDOG_USEC only makes the main loop (and its metrics.json snapshot) turn every 0.2 s
     proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
                       env=edge_env(WATCHDOG_USEC="400000"))
@@ -81,7 +81,7 @@ def _status_files_done(state) -> float:
 def test_a_non_loopback_address_is_refused_at_start(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    config = write_config(tmp_path / "models.toml", 'metrics = "0.0.0.0:9464"\n')
+    config = write_config(tmp_path / "models.toml", 'metrics = "0.0.0.0:9464"\n', edge=SERVICE_EDGE)
     proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"))
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2, out

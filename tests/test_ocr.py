@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from edge.engines.base import CompletionRequest
 from edge.engines.ocr import OcrEngine, OcrLine, OcrOptions, reading_order, row_texts
 from edge.errors import InputError
-from tests.docs_helpers import draw_claim_form, font
+from tests.helpers.documents import draw_claim_form, font
 
 
 @pytest.fixture(scope="module")

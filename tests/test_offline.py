@@ -19,8 +19,8 @@ import sys
 
 import pytest
 
-from tests.conftest import edge_env, validate_sidecar, wait_for
-from tests.service_helpers import NotifySocket, stop
+from tests.helpers import edge_env, validate_sidecar, wait_for
+from tests.helpers.service import NotifySocket, stop
 
 pytestmark = pytest.mark.slow
 
@@ -121,8 +121,8 @@ def prefix():
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
-    from tests.audio_helpers import have_tools, speak
-    from tests.docs_helpers import draw_invoice, draw_text_page, save_pdf
+    from tests.helpers.audio import have_tools, speak
+    from tests.helpers.documents import draw_invoice, draw_text_page, save_pdf
 
     reason = have_tools()
     if reason:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import edge_env, run_edge
-from tests.fakes.ollama_double import FakeModel, OllamaDouble
+from tests.helpers import edge_env, run_edge
+from tests.helpers.ollama_double import FakeModel, OllamaDouble
 
 
 def doctor(tmp_path: Path, host: str, model: str = "llama3.2-vision:11b"):

@@ -16,8 +16,8 @@ from edge.engines.base import CompletionRequest
 from edge.engines.ollama import MLLAMA_ERROR, OllamaEngine, OllamaOptions, is_loopback, mllama_supported
 from edge.errors import ConfigError, EngineError, EngineUnavailable, OutOfMemory, TransientError
 from edge.extract import schemas
-from tests import docs_helpers as docs
-from tests.fakes.ollama_double import ONE_IMAGE, FakeModel, OllamaDouble, Reply
+from tests.helpers import documents as docs
+from tests.helpers.ollama_double import ONE_IMAGE, FakeModel, OllamaDouble, Reply
 
 TRUTH = {**docs.invoice_truth(), **docs.claim_truth()}
 SCHEMA = {"type": "object", "properties": {"total": {"type": ["number", "null"]}}, "required": ["total"]}

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from tests import docs_helpers as docs
-from tests.conftest import edge_env, run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, status_json, write_config
-from tests.fakes.openai_double import Fault, OpenAIDouble
-from tests.gguf_fixtures import write_vision_pair
-from tests.openai_server import GEMMA, VISION, LlamaServer
+from tests.helpers import ROOT, edge_env, error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers import documents as docs
+from tests.helpers.daemon import DaemonProcess, status_json
+from tests.helpers.gguf_models import write_vision_pair
+from tests.helpers.openai_double import Fault, OpenAIDouble
+from tests.helpers.openai_server import GEMMA, VISION, LlamaServer
 
 KEY = "sk-edge-e2e-5f1c2a9d7b3e4c60"
 
@@ -324,7 +324,7 @@ model = "{GEMMA}"
 api_key_env = "EDGE_E2E_OPENAI_KEY"
 
 [[routes]]""", 1))
-        daemon = DaemonProcess(inbox, config, state, env={**env, "PYTHONPATH": str(Path(__file__).parents[1])})
+        daemon = DaemonProcess(inbox, config, state, env={**env, "PYTHONPATH": str(ROOT)})
         try:
             daemon.wait_ready()
             landed = [*copy(images[:2], inbox), two_dates_invoice(inbox / "invoice_two_dates.png")]

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from edge.engines.base import CompletionRequest
 from edge.engines.openai import OpenAIEngine, OpenAIOptions, error_message, retry_wait
 from edge.errors import EngineError, EngineUnavailable, TransientError
-from tests.conftest import wait_for
-from tests.fakes.openai_double import Fault, OpenAIDouble
+from tests.helpers import wait_for
+from tests.helpers.openai_double import Fault, OpenAIDouble
 
 SCHEMA = {"type": "object", "properties": {"total": {"type": ["number", "null"]}, "vendor": {"type": ["string", "null"]}},
           "required": ["total", "vendor"]}

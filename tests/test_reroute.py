@@ -8,8 +8,8 @@ does) changes the route while a file waits in the old model's lane.
 from __future__ import annotations
 
 from edge.daemon import Daemon
-from tests.conftest import validate_sidecar, wait_for
-from tests.gpu_helpers import LeaseProbe
+from tests.helpers import validate_sidecar, wait_for
+from tests.helpers.gpu_probes import LeaseProbe
 
 CONFIG = """
 [edge]
@@ -18,10 +18,10 @@ rescan = 0
 grace = 5
 
 [models.first]
-engine = "tests.gpu_helpers:LeaseProbe"
+engine = "tests.helpers.gpu_probes:LeaseProbe"
 
 [models.second]
-engine = "tests.gpu_helpers:LeaseProbe"
+engine = "tests.helpers.gpu_probes:LeaseProbe"
 
 [[routes]]
 name = "notes"

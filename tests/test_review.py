@@ -15,8 +15,8 @@ from edge.cli import main
 from edge.configure import parse_config
 from edge.eval.makeset import make_set
 from edge.pipeline import Pipeline, stat_job
-from tests.conftest import run_edge, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, sidecar_of, write_config
+from tests.helpers import run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess
 
 GOOD = {"invoice_number": "INV-7", "date": "2024-03-03", "vendor_name": "Acme Corp", "total_amount": 99.5,
         "currency": "EUR", "line_items": []}

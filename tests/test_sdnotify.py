@@ -16,15 +16,8 @@ import pytest
 
 from edge.configure import parse_config
 from edge.service import Notifier
-from tests.conftest import edge_env, start_edge, wait_for
-from tests.service_helpers import WATCHDOG_USEC, NotifySocket, read_available, stop, write_config
-
-
-@pytest.fixture
-def notify():
-    sock = NotifySocket()
-    yield sock
-    sock.close()
+from tests.helpers import edge_env, start_edge, wait_for, write_config
+from tests.helpers.service import SERVICE_EDGE, WATCHDOG_USEC, NotifySocket, read_available, stop
 
 
 def notify_env(notify: NotifySocket, **extra: str) -> dict[str, str]:
@@ -34,7 +27,7 @@ def notify_env(notify: NotifySocket, **extra: str) -> dict[str, str]:
 def test_ready_status_watchdog_and_stopping(tmp_path, notify):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    config = write_config(tmp_path / "models.toml")
+    config = write_config(tmp_path / "models.toml", edge=SERVICE_EDGE)
     proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
                       env=notify_env(notify))
     try:
@@ -61,13 +54,13 @@ def test_status_names_the_file_in_progress(tmp_path, notify):
     inbox.mkdir()
     config = write_config(tmp_path / "models.toml", """
 [models.slow]
-engine = "tests.fakes.flaky_engine:FlakyEngine"
+engine = "tests.helpers.flaky_engine:FlakyEngine"
 delay = 3.0
 
 [[routes]]
 task = "metadata"
 model = "slow"
-""")
+""", edge=SERVICE_EDGE)
     proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
                       env=notify_env(notify))
     try:
@@ -81,7 +74,7 @@ model = "slow"
 
 
 def test_no_ready_when_start_up_checks_fail(tmp_path, notify):
-    config = write_config(tmp_path / "models.toml")
+    config = write_config(tmp_path / "models.toml", edge=SERVICE_EDGE)
     missing = tmp_path / "not-there"
     proc = start_edge("watch", str(missing), "--config", str(config), "--state-dir", str(tmp_path / "state"),
                       env=notify_env(notify))
@@ -136,7 +129,7 @@ host = "{host}"
 media = ["image"]
 task = "describe"
 model = "vision"
-""")
+""", edge=SERVICE_EDGE)
     proc = start_edge("watch", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
                       env=notify_env(notify))
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from edge.config import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 SERVICE = ROOT / "service"
 ANALYZE = shutil.which("systemd-analyze")

@@ -16,10 +16,10 @@ from PIL import Image
 
 from edge.configure import parse_config
 from edge.extract import schemas
-from tests import docs_helpers as docs
-from tests.conftest import run_edge, run_pipeline, validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess
-from tests.gguf_fixtures import write_vision_pair
+from tests.helpers import documents as docs
+from tests.helpers import read_sidecar, run_edge, run_pipeline, sidecar_of, wait_for, write_config
+from tests.helpers.daemon import DaemonProcess
+from tests.helpers.gguf_models import write_vision_pair
 
 ROUTES = """
 [models.ocr-small]
@@ -40,10 +40,6 @@ task = "extract"
 schema = "claim_form"
 tiers = ["ocr-small"]
 """
-
-
-def sidecar_of(path: Path) -> dict:
-    return validate_sidecar(path.with_name(path.name + ".json"))
 
 
 def assert_ocr_small_sidecar(doc: dict, schema: str, heading: str) -> None:
@@ -83,23 +79,22 @@ def test_edge_process_on_an_invoice_and_a_claim_form(drawn, tmp_path):
     config.write_text(ROUTES)
     done = run_edge("process", str(drawn), "--config", str(config), "--state-dir", str(tmp_path / "state"))
     assert done.returncode == 0, done.stderr
-    assert_ocr_small_sidecar(sidecar_of(drawn / "invoices" / "inv-001.png"), "invoice", "INVOICE")
-    assert_ocr_small_sidecar(sidecar_of(drawn / "claims" / "claim-001.jpg"), "claim_form", "CLAIM FORM")
+    assert_ocr_small_sidecar(read_sidecar(drawn / "invoices" / "inv-001.png"), "invoice", "INVOICE")
+    assert_ocr_small_sidecar(read_sidecar(drawn / "claims" / "claim-001.jpg"), "claim_form", "CLAIM FORM")
 
 
 @pytest.mark.slow
 def test_daemon_extracts_a_dropped_claim_form(tmp_path):
     inbox = tmp_path / "inbox"
     (inbox / "claims").mkdir(parents=True)
-    config = tmp_path / "models.toml"
-    config.write_text("[edge]\nsettle = 0.3\n" + ROUTES)
+    config = write_config(tmp_path / "models.toml", ROUTES, edge={"settle": 0.3})
     daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
     try:
         target = inbox / "claims" / "scan.png"
         docs.draw_claim_form().save(tmp_path / "scan.png")
         (tmp_path / "scan.png").rename(target)
-        wait_for(lambda: target.with_name("scan.png.json").exists(), 180, what=f"sidecar\n{daemon.log()}")
-        assert_ocr_small_sidecar(sidecar_of(target), "claim_form", "CLAIM FORM")
+        wait_for(lambda: sidecar_of(target).exists(), 180, what=f"sidecar\n{daemon.log()}")
+        assert_ocr_small_sidecar(read_sidecar(target), "claim_form", "CLAIM FORM")
     finally:
         assert daemon.terminate() == 0, daemon.log()
 
@@ -182,11 +177,11 @@ def test_without_keep_ocr_the_sidecar_keeps_the_text_but_not_the_boxes(tmp_path)
 
 @pytest.mark.slow
 def test_audio_route_with_extract_turns_a_transcript_into_fields(tmp_path):
-    from tests import audio_helpers
+    from tests.helpers import audio
 
-    if audio_helpers.have_tools():
-        pytest.skip(audio_helpers.have_tools())
-    recording = audio_helpers.speak("Claim number four five seven two. The total amount is twelve dollars.",
+    if audio.have_tools():
+        pytest.skip(audio.have_tools())
+    recording = audio.speak("Claim number four five seven two. The total amount is twelve dollars.",
                                     tmp_path / "voicemail.wav")
     config = parse_config({
         "models": {"ocr-small": {"engine": "ocr", "keep_ocr": True},

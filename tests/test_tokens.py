@@ -90,7 +90,7 @@ def test_cli_needs_exactly_one_of_model_or_family(square):
 
 
 def test_cli_reads_a_llamacpp_models_family_from_its_mmproj(square, tmp_path):
-    from tests.gguf_fixtures import write_vision_pair
+    from tests.helpers.gguf_models import write_vision_pair
 
     model, mmproj = write_vision_pair(tmp_path / "pair")
     config = tmp_path / "models.toml"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import audio_helpers as ah
-from tests import video_helpers as vh
-from tests.conftest import validate_sidecar, wait_for
-from tests.daemon_helpers import DaemonProcess, error_of, sidecar_of, write_config
+from tests.helpers import audio as ah
+from tests.helpers import error_of, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers import video as vh
+from tests.helpers.daemon import DaemonProcess
 
 pytestmark = pytest.mark.skipif(ah.have_tools() is not None, reason=str(ah.have_tools()))
 

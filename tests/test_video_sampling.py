@@ -13,8 +13,8 @@ import pytest
 
 from edge.errors import InputError
 from edge.media import video
-from tests import video_helpers as vh
-from tests.conftest import ROOT
+from tests.helpers import ROOT
+from tests.helpers import video as vh
 
 CUTS = [7.3, 19.1, 30.0, 41.7, 52.2]
 
@@ -148,7 +148,7 @@ def test_a_16k_by_16k_stream_is_refused_before_decoding(tmp_path):
 
 
 def test_audio_only_and_empty_streams_are_clear_errors(tmp_path):
-    from tests import audio_helpers as ah
+    from tests.helpers import audio as ah
 
     with pytest.raises(video.NoVideo, match="no video stream"):
         video.probe(vh.write_audio_only_mp4(tmp_path / "sound.mp4", ah.silence(1.0)))

@@ -14,10 +14,10 @@ from PIL import Image
 
 from edge.configure import load_config, parse_config
 from edge.engines.base import EngineSet
-from tests import audio_helpers as ah
-from tests import video_helpers as vh
-from tests.conftest import ROOT, run_edge, validate_sidecar
-from tests.fakes.ollama_double import OllamaDouble
+from tests.helpers import ROOT, read_sidecar, run_edge
+from tests.helpers import audio as ah
+from tests.helpers import video as vh
+from tests.helpers.ollama_double import OllamaDouble
 
 pytestmark = pytest.mark.skipif(ah.have_tools() is not None, reason=str(ah.have_tools()))
 
@@ -118,7 +118,7 @@ options = {{frames = {{mode = "scene", max = 8}}, transcribe = true, batch = 4}}
         run = run_edge("process", str(path), "--config", str(config), "--state-dir", str(tmp_path / "state"))
         chats = double.chats()
     assert run.returncode == 0, run.stderr
-    doc = validate_sidecar(path.with_name("dashcam.mp4.json"))
+    doc = read_sidecar(path)
     images = [message["images"] for chat in chats for message in chat["messages"] if message.get("images")]
     assert len(chats) == 3 and [len(batch) for batch in images] == [1, 1, 1]  # mllama: one image per request,
     # whatever batch the route asks for
@@ -133,7 +133,7 @@ options = {{frames = {{mode = "scene", max = 8}}, transcribe = true, batch = 4}}
 
 
 def test_a_gguf_vision_model_answers_the_schema_for_every_frame(tmp_path):
-    from tests.gguf_fixtures import write_vision_pair
+    from tests.helpers.gguf_models import write_vision_pair
 
     model, mmproj = write_vision_pair(tmp_path / "gguf")
     config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},
@@ -183,7 +183,7 @@ def test_extract_on_video_merges_fields_across_frames_like_pages(tmp_path):
 
 
 def test_a_multi_image_model_gets_batches_of_frames(tmp_path):
-    from tests.fakes.ollama_double import FakeModel
+    from tests.helpers.ollama_double import FakeModel
 
     path = vh.write(tmp_path / "walk.mp4", vh.Clip(6, size=(320, 180)))
     qwen = FakeModel(name="qwen2.5vl:7b", family="qwen25vl")
@@ -203,7 +203,7 @@ def test_a_multi_image_model_gets_batches_of_frames(tmp_path):
 
 
 def test_a_batch_answer_that_does_not_hold_every_frame_is_asked_again_frame_by_frame(tmp_path):
-    from tests.fakes.ollama_double import FakeModel
+    from tests.helpers.ollama_double import FakeModel
 
     path = vh.write(tmp_path / "walk.mp4", vh.Clip(4, size=(320, 180)))
     qwen = FakeModel(name="qwen2.5vl:7b", family="qwen25vl")
@@ -221,7 +221,7 @@ def test_a_batch_answer_that_does_not_hold_every_frame_is_asked_again_frame_by_f
 
 
 def test_the_gguf_mtmd_model_reads_several_frames_in_one_request(tmp_path):
-    from tests.gguf_fixtures import write_vision_pair
+    from tests.helpers.gguf_models import write_vision_pair
 
     model, mmproj = write_vision_pair(tmp_path / "gguf")
     config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},

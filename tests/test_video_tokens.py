@@ -9,9 +9,9 @@ import pytest
 
 from edge.configure import parse_config
 from edge.engines import budget
-from tests import audio_helpers as ah
-from tests import video_helpers as vh
-from tests.conftest import ROOT, run_edge
+from tests.helpers import ROOT, run_edge
+from tests.helpers import audio as ah
+from tests.helpers import video as vh
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_the_routes_fps_sampling_sets_the_frame_count(clip, tmp_path):
 
 
 def test_a_route_over_its_visual_budget_samples_fewer_frames_and_says_so(tmp_path):
-    from tests.gguf_fixtures import write_vision_pair
+    from tests.helpers.gguf_models import write_vision_pair
 
     model, mmproj = write_vision_pair(tmp_path / "gguf")
     config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},

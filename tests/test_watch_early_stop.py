@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.conftest import start_edge
+from tests.helpers import start_edge
 
 
 @pytest.mark.parametrize("delay", [0.2, 0.5, 1.0, 3.0])

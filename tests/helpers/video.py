@@ -15,8 +15,8 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw
 
-from tests import audio_helpers as ah
-from tests.docs_helpers import font
+from tests.helpers import audio as ah
+from tests.helpers.documents import font
 
 # Shot backgrounds far apart in grey level, so a cut is a cut.
 SHOT_COLOURS = [(20, 20, 20), (230, 230, 230), (40, 90, 200), (200, 60, 40), (60, 180, 60), (240, 200, 40),

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import av
 import numpy as np
-import pytest
 
 RATE = 22050  # espeak-ng's native rate
 
@@ -155,40 +154,12 @@ def normalise(text: str) -> str:
 _LOOPBACK = ("127.", "::1", "localhost", "0:0:0:0:0:0:0:1")
 
 
-def _is_local(family: int, address) -> bool:
+def is_local(family: int, address) -> bool:
+    """Whether a socket address stays on this machine (loopback or a UNIX socket)."""
     if family == socket.AF_UNIX:
         return True
     host = address[0] if isinstance(address, tuple) else str(address)
     return str(host).startswith(_LOOPBACK)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Refuse, and record, any name lookup or connect beyond loopback; fail the test if one was tried."""
-    attempts: list[object] = []
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def guarded(real):
-        def connect(sock, address):
-            if not _is_local(sock.family, address):
-                attempts.append(address)
-                raise OSError(f"test guard: network access to {address!r} refused")
-            return real(sock, address)
-        return connect
-
-    real_getaddrinfo = socket.getaddrinfo
-
-    def getaddrinfo(host, *args, **kwargs):  # a DNS query leaves the machine before any connect
-        if host is not None and not _is_local(socket.AF_INET, (host, 0)):
-            attempts.append(host)
-            raise socket.gaierror(f"test guard: name lookup of {host!r} refused")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    yield attempts
-    assert not attempts, f"something tried to reach the network: {attempts}"
 
 
 _NETNS: list[str | None] = []
@@ -229,7 +200,7 @@ def process(path: Path, config, engines=None) -> tuple[dict, Path]:
     """Run one file through the pipeline as the daemon does; return the validated sidecar and its path."""
     from edge.errors import EdgeError
     from edge.pipeline import Pipeline, stat_job
-    from tests.conftest import validate_sidecar
+    from tests.helpers import validate_sidecar
 
     pipeline = Pipeline(config, engines=engines)
     job = stat_job(path, path.parent)

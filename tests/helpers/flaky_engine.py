@@ -1,6 +1,6 @@
 """A metadata engine that can be made unavailable or slow, for daemon tests.
 
-Loaded by the daemon under test as a plugin: `engine = "tests.fakes.flaky_engine:FlakyEngine"`.
+Loaded by the daemon under test as a plugin: `engine = "tests.helpers.flaky_engine:FlakyEngine"`.
 It behaves like a real engine whose server refuses connections: while the
 `down_while` file exists every call raises EngineUnavailable.
 """

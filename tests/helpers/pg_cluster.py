@@ -3,7 +3,8 @@
 Debian's `postgresql` package gives initdb and pg_ctl; the cluster lives in a
 temp folder, runs as an unprivileged user (initdb refuses root), listens on
 127.0.0.1 at a free port with password authentication, and is removed
-afterwards. No system service is involved.
+afterwards. No system service is involved. The fixtures `pg_cluster` (one per
+test session) and `pg_url` (a fresh database per test) are in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-
-import pytest
 
 PASSWORD = "s3cret-Pw"
 USER = "edge"
@@ -92,24 +91,3 @@ class Cluster:
         except subprocess.CalledProcessError:
             pass  # already stopped
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def pg_cluster():
-    bindir = pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (Debian package `postgresql`: initdb and pg_ctl are missing)")
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'edge[postgresql]')")
-    cluster = Cluster(bindir).init()
-    cluster.start()
-    yield cluster
-    cluster.remove()
-
-
-_counter = iter(range(1, 1_000_000))
-
-
-@pytest.fixture
-def pg_url(pg_cluster: Cluster) -> str:
-    """A fresh database in the shared throwaway cluster, for one test."""
-    return pg_cluster.create_db(f"edge_test_{os.getpid()}_{next(_counter)}")

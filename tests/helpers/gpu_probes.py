@@ -1,6 +1,6 @@
 """An engine plugin for the GPU wiring tests: it records the scheduler's lease for each file.
 
-Loaded by the daemon under test as `engine = "tests.gpu_helpers:LeaseProbe"` (a
+Loaded by the daemon under test as `engine = "tests.helpers.gpu_probes:LeaseProbe"` (a
 metadata engine, so no model is needed). A file whose name starts with `hold`
 stays inside the engine until the test opens its gate; one starting with `oom`
 raises OutOfMemory unless the lease says `reduced`.

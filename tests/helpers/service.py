@@ -1,4 +1,4 @@
-"""Helpers for the service tests: a real sd_notify socket, a minimal daemon config."""
+"""Helpers for the service tests: a real sd_notify socket, the daemon's [edge] settings, a child's output."""
 
 from __future__ import annotations
 
@@ -61,9 +61,8 @@ class NotifySocket:
         self.dir.rmdir()
 
 
-def write_config(path: Path, extra: str = "") -> Path:
-    path.write_text("[edge]\nsettle = 0.2\nrescan = 0\ngrace = 5\n" + extra)
-    return path
+# The [edge] table of the service tests' models.toml (tests.helpers.write_config(path, text, edge=SERVICE_EDGE)).
+SERVICE_EDGE = {"settle": 0.2, "rescan": 0, "grace": 5}
 
 
 def stop(proc: subprocess.Popen, timeout: float = 30) -> str:

@@ -17,8 +17,8 @@ from typing import Self
 import httpx
 
 from edge.engines.llamacpp import resolve_model
-from tests.conftest import wait_for
-from tests.fakes.openai_double import free_port
+from tests.helpers import wait_for
+from tests.helpers.openai_double import free_port
 
 GEMMA = "gemma3-270m"
 VISION = "tiny-vision"

@@ -10,12 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tests.conftest import ROOT, edge_env, wait_for
-
-
-def write_config(path: Path, text: str = "") -> Path:
-    path.write_text("[edge]\nsettle = 0.3\nbackoff_base = 0.05\n" + text)
-    return path
+from tests.helpers import ROOT, edge_env, error_of, sidecar_of, wait_for
 
 
 class DaemonProcess:
@@ -59,14 +54,6 @@ class DaemonProcess:
         self.proc.kill()
         self.proc.wait(timeout=10)
         self._reader.join(timeout=5)
-
-
-def sidecar_of(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def error_of(path: Path) -> Path:
-    return path.with_name(path.name + ".error.json")
 
 
 def status_json(state: Path) -> dict:
