@@ -1,12 +1,11 @@
-"""Fixtures every test folder can ask for, and one that every test gets: no leaked threads.
+"""Fixtures any test can ask for, and one that every test gets: no leaked threads.
 
-Plain helper functions are in tests/helpers/; the fixtures of the end-to-end tests alone
-(a PostgreSQL cluster) and the rule that makes those tests `slow` are in tests/e2e/conftest.py.
+Plain helper functions are in tests/helpers/. What only the end-to-end tests need (a PostgreSQL
+cluster) and the rule that marks every test under tests/e2e/ `slow` are in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -14,7 +13,6 @@ import time
 import pytest
 
 from tests.helpers.audio import is_local
-from tests.helpers.pg_cluster import Cluster, pg_bin
 from tests.helpers.service import NotifySocket
 
 
@@ -67,24 +65,3 @@ def notify():
     yield sock
     sock.close()
 
-
-@pytest.fixture(scope="session")
-def pg_cluster():
-    """A throwaway PostgreSQL cluster for the whole session (skips the test where PostgreSQL is missing)."""
-    bindir = pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL is not installed (Debian package `postgresql`: initdb and pg_ctl are missing)")
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'edge[postgresql]')")
-    cluster = Cluster(bindir).init()
-    cluster.start()
-    yield cluster
-    cluster.remove()
-
-
-_counter = iter(range(1, 1_000_000))
-
-
-@pytest.fixture
-def pg_url(pg_cluster: Cluster) -> str:
-    """A fresh database in the shared throwaway cluster, for one test."""
-    return pg_cluster.create_db(f"edge_test_{os.getpid()}_{next(_counter)}")

@@ -11,7 +11,6 @@ from edge.eval.makeset import make_set
 from edge.eval.run import evaluate
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_eval_on_the_embedded_cpu_tier(tmp_path, capsys):
     folder = make_set(tmp_path / "set", 12, seed=2024)[0].parent

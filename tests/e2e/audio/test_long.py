@@ -15,7 +15,7 @@ import pytest
 from tests.helpers import ROOT, edge_env, validate_sidecar, write_config
 from tests.helpers import audio as h
 
-pytestmark = [pytest.mark.usefixtures("no_network"), pytest.mark.slow,
+pytestmark = [pytest.mark.usefixtures("no_network"),
               pytest.mark.skipif(h.have_tools() is not None, reason=str(h.have_tools()))]
 
 WINDOW_S = 60

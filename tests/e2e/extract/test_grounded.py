@@ -79,7 +79,6 @@ def test_the_drawn_set_has_day_first_dates_and_eu_amounts(drawn):
     assert {t["schema"] for t in truths} == {"receipt", "invoice"}
 
 
-@pytest.mark.slow
 def test_every_value_is_printed_on_the_page(drawn, tmp_path):
     config = tmp_path / "models.toml"
     config.write_text(ROUTES)
@@ -109,7 +108,6 @@ def test_every_value_is_printed_on_the_page(drawn, tmp_path):
 SHIPPED = ROOT / "models.toml"
 
 
-@pytest.mark.slow
 def test_the_shipped_route_answers_claim_forms_and_invoices_straight_and_rotated(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -106,7 +106,7 @@ def test_edge_process_transcribes_inside_a_network_namespace_with_no_route_out(t
                             env=edge_env(PYTHONPATH=str(ROOT)), cwd=ROOT)
     assert online.returncode == 0, online.stderr
     assert json.loads(online.stdout.splitlines()[0])["result"]["text"] == doc["result"]["text"]
-    # a real transcript (three sentences of espeak speech on tiny.en; the per-format WER bound is in test_audio_media)
+    # a real transcript (three sentences of espeak speech on tiny.en; the per-format WER bound is in unit/tasks/test_transcribe.py)
     assert h.wer(" ".join(h.SENTENCES[:3]), doc["result"]["text"]) <= 0.2
 
 

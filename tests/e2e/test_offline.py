@@ -22,8 +22,6 @@ import pytest
 from tests.helpers import edge_env, validate_sidecar, wait_for
 from tests.helpers.service import NotifySocket, stop
 
-pytestmark = pytest.mark.slow
-
 CONFIG = """
 [edge]
 settle = 0.3
