@@ -1,6 +1,7 @@
 """Acceptance 3: review routing. A flagged file lands in review_dir with its sidecar;
 `edge review list` shows it; `edge review accept FILE CORRECTED.json` writes a sidecar
-that validates, carries reviewed_at and keeps the model's own answer in history."""
+that validates, carries reviewed_at and keeps the model's own answer in history.
+Here in-process; through the daemon and the commands in tests/e2e/daemon/test_review.py."""
 
 import errno
 import json
@@ -15,8 +16,7 @@ from edge.cli import main
 from edge.configure import parse_config
 from edge.eval.makeset import make_set
 from edge.pipeline import Pipeline, stat_job
-from tests.helpers import run_edge, sidecar_of, validate_sidecar, wait_for, write_config
-from tests.helpers.daemon import DaemonProcess
+from tests.helpers import sidecar_of, validate_sidecar
 
 GOOD = {"invoice_number": "INV-7", "date": "2024-03-03", "vendor_name": "Acme Corp", "total_amount": 99.5,
         "currency": "EUR", "line_items": []}
@@ -109,37 +109,6 @@ def test_a_correction_that_breaks_the_schema_is_refused_and_nothing_changes(tmp_
 def test_accept_of_a_file_that_does_not_wait_says_so(tmp_path, docs):
     with pytest.raises(review.InputError, match="not waiting for review"):
         review.accept(_config(tmp_path / "review"), docs[1])
-
-
-def test_review_routing_end_to_end_through_the_daemon(tmp_path):
-    inbox, state, folder = tmp_path / "inbox", tmp_path / "state", tmp_path / "review"
-    inbox.mkdir()
-    source = make_set(tmp_path / "drawn", 1, seed=11)[0]
-    script = tmp_path / "script.json"
-    script.write_text(json.dumps([{"answer": UNSURE}]))
-    cfg = write_config(tmp_path / "models.toml", f'review_dir = "{folder}"\n[models.fake]\nengine = "scripted"\n'
-                       f'script = "{script}"\n[[routes]]\nname = "docs"\nmedia = ["image"]\ntask = "extract"\n'
-                       'schema = "invoice"\nmodel = "fake"\n')
-    daemon = DaemonProcess(inbox, cfg, state).wait_ready()
-    try:
-        shutil.copy(source, inbox / source.name)
-        wait_for(lambda: sidecar_of(folder / source.name).exists(), 60, what="the file in review_dir")
-    finally:
-        assert daemon.terminate() == 0, daemon.log()
-    dropped = inbox / source.name
-    assert os.path.samefile(folder / source.name, dropped)
-    listed = run_edge("review", "list", "--config", str(cfg), "--state-dir", str(state))
-    assert listed.returncode == 0 and source.name in listed.stdout, listed.stderr
-    corrected = tmp_path / "corrected.json"
-    corrected.write_text(json.dumps({"invoice_number": "INV-1", "total_amount": 12.5}))
-    accepted = run_edge("review", "accept", str(folder / source.name), str(corrected), "--config", str(cfg),
-                        "--state-dir", str(state))
-    assert accepted.returncode == 0, accepted.stderr
-    doc = validate_sidecar(sidecar_of(dropped))
-    assert (doc["result"]["invoice_number"], doc["result"]["total_amount"]) == ("INV-1", 12.5)
-    assert doc["review"]["history"][0]["result"]["total_amount"] == 99.5
-    assert doc["review"]["reviewed_at"] and not doc["review"]["needs_review"]
-    assert not (folder / source.name).exists() and not sidecar_of(folder / source.name).exists()
 
 
 def test_a_review_folder_that_cannot_take_the_file_does_not_fail_it(tmp_path, docs):

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from edge.errors import ConfigError
-from edge.ledger.choose import redact, state_url
 from edge.ledger.postgresql import PostgresLedger
-from edge.ledger.shares import ShareMap, split_named
+from edge.ledger.shares import ShareMap
 from tests.helpers import wait_for
 
 INBOX = Path("/srv/inbox")
@@ -118,37 +117,6 @@ def test_schema_is_versioned_and_a_newer_one_stops_the_start(pg_url):
         conn.execute("INSERT INTO edge_schema (version) VALUES (99)")
     with pytest.raises(ConfigError, match="schema version 99, newer than this edge knows"):
         ledger(pg_url)
-
-
-def test_choosing_the_ledger_and_hiding_the_password(monkeypatch):
-    monkeypatch.delenv("EDGE_STATE_URL", raising=False)
-    assert state_url(None, None) is None and state_url(None, "sqlite") is None
-    assert state_url(None, "postgresql://h/db") == "postgresql://h/db"
-    monkeypatch.setenv("EDGE_STATE_URL", "postgres://env/db")
-    assert state_url(None, "postgresql://h/db") == "postgres://env/db"  # env over the config file
-    assert state_url("postgresql://flag/db", "postgresql://h/db") == "postgresql://flag/db"  # flag over both
-    with pytest.raises(ConfigError, match="not a postgresql:// URL"):
-        state_url("mysql://u:pw@h/db")
-    assert redact("postgresql://edge:hunter2@db:5432/edge") == "postgresql://edge:***@db:5432/edge"
-    assert split_named("scans=/mnt/inbox") == ("scans", Path("/mnt/inbox"))
-    assert split_named("/mnt/a=b") == (None, Path("/mnt/a=b"))
-
-
-def test_an_inotify_overflow_asks_for_a_rescan(tmp_path):
-    """Several daemons on one folder multiply its events; a dropped burst is rescanned at once."""
-    import logging
-
-    from edge.watch.observer import start_observer, stop_observer
-
-    calls: list[str] = []
-    observer = start_observer([tmp_path], lambda *_: None, lambda *_: None, on_overflow=lambda: calls.append("x"))
-    try:
-        logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; filesystem events were lost")
-    finally:
-        stop_observer(observer)
-        observer.join(timeout=5)
-    logging.getLogger("watchdog.observers.inotify_c").warning("Inotify queue overflowed; after the stop")
-    assert calls == ["x"]
 
 
 def test_a_claimed_file_moved_to_another_lane_is_claimed_there_without_its_lease(pg_url):

@@ -1,4 +1,4 @@
-"""The token budget of a video: `edge tokens VIDEO`, and an over-budget route that says what it cut."""
+"""The token budget of a video through `edge tokens VIDEO`; an over-budget route is in tests/unit/tasks/test_video_budget.py."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.configure import parse_config
 from edge.engines import budget
 from tests.helpers import ROOT, run_edge
-from tests.helpers import audio as ah
 from tests.helpers import video as vh
 
 
@@ -58,19 +56,3 @@ def test_the_routes_fps_sampling_sets_the_frame_count(clip, tmp_path):
     assert code == 0 and report["route"] == "walks" and report["mode"] == "fps"
     assert report["visual_per_frame"] == 576 and report["frames"] == 1  # 6 wanted; 1000 // 576 allowed
     assert report["notes"][0]["code"] == "budget_fewer_frames" and "6 frames x 576" in report["notes"][0]["message"]
-
-
-def test_a_route_over_its_visual_budget_samples_fewer_frames_and_says_so(tmp_path):
-    from tests.helpers.gguf_models import write_vision_pair
-
-    model, mmproj = write_vision_pair(tmp_path / "gguf")
-    config = parse_config({"models": {"vision": {"engine": "llamacpp", "model": str(model), "mmproj": str(mmproj)}},
-                           "routes": [{"media": ["video"], "task": "describe", "model": "vision", "options": {
-                               "frames": {"mode": "uniform", "max": 8}, "max_visual_tokens": 40, "repairs": 0}}]})
-    path = vh.write(tmp_path / "clip.mp4", vh.Clip(8, size=(160, 90)))
-    doc, _ = ah.process(path, config)
-    sampling = doc["result"]["sampling"]
-    assert sampling["budget"]["visual_per_frame"] == 16  # 32 px tiles of 8 px patches
-    assert sampling["taken"] == 2 and len(doc["result"]["timeline"]) == 2  # 40 // 16
-    assert sampling["notes"][0]["code"] == "budget_fewer_frames"
-    assert "8 frames x 16 visual tokens = 128" in sampling["notes"][0]["message"]

@@ -274,19 +274,6 @@ def test_grammar_first_sampling_answers_exactly_like_plain_llama_cpp_python(pair
         vision.close()
 
 
-def test_edge_doctor_names_a_missing_model_and_a_mismatched_mmproj(pair, tmp_path):
-    from tests.helpers import run_edge
-
-    wrong = write_mmproj(tmp_path / "wrong-mmproj.gguf", text_embd=N_EMBD // 2)
-    config = tmp_path / "models.toml"
-    config.write_text(f'[models.tiny]\nengine = "llamacpp"\nmodel = "{pair[0]}"\nmmproj = "{wrong}"\n'
-                      f'[models.gone]\nengine = "llamacpp"\nmodel = "{tmp_path / "nope.gguf"}"\n')
-    done = run_edge("doctor", "--config", str(config), "--state-dir", str(tmp_path / "state"), timeout=120)
-    assert done.returncode != 0
-    assert "model file not found" in done.stdout and "nope.gguf" in done.stdout
-    assert "wrong-mmproj.gguf does not match" in done.stdout and f"n_embd is {N_EMBD}" in done.stdout
-
-
 def test_over_budget_image_of_a_scalable_family_is_downscaled_not_cut(pair, caplog):
     big = io.BytesIO()
     Image.new("RGB", (2000, 2000), "white").save(big, "PNG")

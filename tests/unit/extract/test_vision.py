@@ -1,4 +1,4 @@
-"""Extraction end to end through the pipeline, against the Ollama double.
+"""Extraction through the pipeline in-process (the vision tier, tiers, pages), against the Ollama double.
 
 Drawn documents go through the real pipeline (detect, route, prepare, the
 real `ollama` client, validation, sidecar); the double answers the values

@@ -1,9 +1,9 @@
-"""Videos end to end: frames to a vision model (Ollama double, tiny GGUF) or to RapidOCR, the soundtrack
-to Whisper tiny.en, one sidecar per video."""
+"""The video task through the pipeline in-process: frames to a vision model (Ollama double, tiny GGUF)
+or to RapidOCR, the soundtrack to Whisper tiny.en, one sidecar per video.
+Through `edge process`: tests/e2e/video/test_process.py."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 from pathlib import Path
@@ -14,7 +14,7 @@ from PIL import Image
 
 from edge.configure import load_config, parse_config
 from edge.engines.base import EngineSet
-from tests.helpers import ROOT, read_sidecar, run_edge
+from tests.helpers import ROOT
 from tests.helpers import audio as ah
 from tests.helpers import video as vh
 from tests.helpers.ollama_double import OllamaDouble
@@ -87,49 +87,6 @@ def test_shipped_models_toml_gives_a_video_text_and_speech_without_a_vision_mode
     assert_transcript(doc)
     readers = {reader["tier"]: reader["status"] for reader in doc["result"]["readers"]}
     assert readers == {"ocr-small": "ok", "vision": "unavailable"}
-
-
-# -- acceptance 4: a vision model, through `edge process` ---------------------------------------------------
-
-
-def test_edge_process_sends_one_frame_per_request_to_a_one_image_model(tmp_path, speech):
-    clip = vh.Clip(9, size=(640, 360), cuts=[3.0, 6.0], speech=np.concatenate([ah.silence(1.0), speech]))
-    path = vh.write(tmp_path / "dashcam.mp4", clip)
-    with OllamaDouble() as double:
-        double.queue_values(*({"caption": f"shot {n}", "objects": ["road"], "visible_text": None} for n in (1, 2, 3)))
-        config = tmp_path / "models.toml"
-        config.write_text(f"""
-[models.vision]
-engine = "ollama"
-model = "llama3.2-vision:11b"
-host = "{double.host}"
-canvas = 560
-
-[models.asr]
-engine = "faster-whisper"
-model = "embedded:tiny.en"
-
-[[routes]]
-media = ["video"]
-task = "describe"
-model = "vision"
-options = {{frames = {{mode = "scene", max = 8}}, transcribe = true, batch = 4}}
-""")
-        run = run_edge("process", str(path), "--config", str(config), "--state-dir", str(tmp_path / "state"))
-        chats = double.chats()
-    assert run.returncode == 0, run.stderr
-    doc = read_sidecar(path)
-    images = [message["images"] for chat in chats for message in chat["messages"] if message.get("images")]
-    assert len(chats) == 3 and [len(batch) for batch in images] == [1, 1, 1]  # mllama: one image per request,
-    # whatever batch the route asks for
-    sizes = [Image.open(io.BytesIO(base64.b64decode(batch[0]))).size for batch in images]
-    assert sizes == [(560, 315)] * 3  # within the canvas
-    timeline = doc["result"]["timeline"]
-    assert [entry["frame"]["caption"] for entry in timeline] == ["shot 1", "shot 2", "shot 3"]
-    times = [entry["t"] for entry in timeline]
-    assert times == sorted(times) and times[0] == 0.0 and 3.0 <= times[1] <= 3.5 and 6.0 <= times[2] <= 6.5
-    assert_transcript(doc)
-    assert doc["model"]["engine"] == "ollama" and doc["task"]["schema"] == "photo"
 
 
 def test_a_gguf_vision_model_answers_the_schema_for_every_frame(tmp_path):
