@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests import audio_helpers as h  # noqa: E402
+from tests.helpers import audio as h  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 FORMATS = [".wav", ".mp3", ".m4a", ".ogg"]

@@ -53,7 +53,7 @@ def _pct(value: float | None) -> str:
 
 def born_digital(pages: int = 5) -> None:
     """The same invoice page: its PDF text layer against rendering it and running OCR."""
-    from tests import docs_helpers as docs
+    from tests.helpers import documents as docs
 
     config = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
                            "routes": [{"media": ["pdf", "image"], "task": "extract", "schema": "invoice",

@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT))
 from edge.ledger import Ledger  # noqa: E402
 from edge.ledger.postgresql import PostgresLedger  # noqa: E402
 from edge.ledger.shares import ShareMap  # noqa: E402
-from tests.pg_cluster import Cluster, pg_bin  # noqa: E402
+from tests.helpers.pg_cluster import Cluster, pg_bin  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 N_FILES = 2_000 if QUICK else 10_000
 N_LEDGER = 2_000 if QUICK else 5_000
 LEASE = 5.0
 N_SLOW, SLOW_DELAY = 120, 0.1
-SLOW = 'engine = "tests.fakes.flaky_engine:FlakyEngine"\n'  # the metadata engine, made slow
+SLOW = 'engine = "tests.helpers.flaky_engine:FlakyEngine"\n'  # the metadata engine, made slow
 
 
 def edge_watch(inbox: Path, state: Path, config: Path, url: str | None) -> subprocess.Popen:

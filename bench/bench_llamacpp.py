@@ -31,8 +31,8 @@ from edge.engines.base import CompletionRequest  # noqa: E402
 from edge.engines.llamacpp import LlamaCppEngine, LlamaCppOptions, _default_format, _messages, bounded_schema  # noqa: E402
 from edge.extract import prompts, schemas  # noqa: E402
 from edge.pipeline import Pipeline, stat_job  # noqa: E402
-from tests import docs_helpers as docs  # noqa: E402
-from tests.gguf_fixtures import write_vision_pair  # noqa: E402
+from tests.helpers import documents as docs  # noqa: E402
+from tests.helpers.gguf_models import write_vision_pair  # noqa: E402
 
 CLAIM = schemas.resolve("claim_form", "extract", SimpleNamespace(schemas={}))
 OCR_TEXT = ("HEALTH INSURANCE CLAIM FORM\nClaim number  CLM-2024-4572\nPolicy number  POL-778812\n"

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from edge.engines.base import CompletionRequest  # noqa: E402
 from edge.engines.openai import OpenAIEngine, OpenAIOptions  # noqa: E402
-from tests.openai_server import GEMMA, LlamaServer  # noqa: E402
+from tests.helpers.openai_server import GEMMA, LlamaServer  # noqa: E402
 
 SCHEMA = {"type": "object", "properties": {"claim_number": {"type": ["string", "null"]},
                                            "total_claimed": {"type": ["number", "null"]}},

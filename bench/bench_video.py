@@ -29,8 +29,8 @@ import numpy as np  # noqa: E402
 
 from edge.media import image as image_media  # noqa: E402
 from edge.media import video  # noqa: E402
-from tests import audio_helpers as ah  # noqa: E402
-from tests import video_helpers as vh  # noqa: E402
+from tests.helpers import audio as ah  # noqa: E402
+from tests.helpers import video as vh  # noqa: E402
 
 SIGNS = ["GATE 7 OPEN", "PUMP HOUSE B", "EXIT NORTH", "VALVE 12 CLOSED", "LOADING BAY 3", "FIRE DOOR KEEP SHUT",
          "TANK 4 EMPTY", "SUBSTATION C", "NO ENTRY", "MEETING POINT A"]

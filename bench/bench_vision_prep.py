@@ -29,7 +29,7 @@ from PIL import Image  # noqa: E402
 
 from edge.media import image as image_media  # noqa: E402
 from edge.media import pdf as pdf_media  # noqa: E402
-from tests import docs_helpers as docs  # noqa: E402
+from tests.helpers import documents as docs  # noqa: E402
 
 
 def timed(func, runs: int) -> tuple[float, object]:
