@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engines.base import Completion, CompletionRequest
 from . import candidates as C
 from . import choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
 from .layout import Page
 from .schemas import SchemaSpec
-from .tier import TierResult, setting
+from .tier import TierResult, setting, text_model, with_text_model
 
 DEFAULT_MAX_PAGES = 20
 LOW_OCR_LINE = 0.6  # a chosen value read this poorly goes to review
@@ -70,9 +72,12 @@ def extract(ctx: Any, engine: Any, spec: SchemaSpec, tier: str, pages: list[Page
     found = Found()
     pending = _find_all(context, rules, lists, found)
     timings["candidates"] = (time.perf_counter() - started) * 1000
-    completion, prompt = _choose(ctx, engine, rules, pending, context, found) if pending else (None, None)
+    complete, text = text_model(ctx, engine)
+    completion, prompt = _choose(ctx, engine, complete, rules, pending, found) if pending else (None, None)
     _structured(context, rules, lists, found)
-    return _result(tier, spec, engine, pages, found, context, timings, completion, prompt)
+    result = _result(tier, spec, pages, found, context, timings, completion, prompt)
+    result.model = with_text_model(engine.provenance(), engine, text)
+    return result
 
 
 def _find_all(context: C.Context, rules: dict[str, FieldRule], lists: bool, found: Found) -> dict[str, list[C.Candidate]]:
@@ -90,10 +95,10 @@ def _find_all(context: C.Context, rules: dict[str, FieldRule], lists: bool, foun
     return pending
 
 
-def _choose(ctx: Any, engine: Any, rules: dict[str, FieldRule], pending: dict[str, list[C.Candidate]],
-            context: C.Context, found: Found) -> tuple[Any, Any]:
+def _choose(ctx: Any, engine: Any, complete: Callable[[CompletionRequest], Completion], rules: dict[str, FieldRule],
+            pending: dict[str, list[C.Candidate]], found: Found) -> tuple[Any, Any]:
     picks, completion, prompt = choose.ask(
-        engine.complete, rules, pending,
+        complete, rules, pending,
         temperature=float(setting(ctx, engine, "temperature", 0.0)), seed=int(setting(ctx, engine, "seed", 7)))
     for name, candidates in pending.items():
         _take(found, name, choose.by_model(name, candidates, picks.get(name)))
@@ -153,14 +158,14 @@ def _label_additions(ctx: Any, spec: SchemaSpec) -> dict[str, Any]:
 # -- the tier's result -----------------------------------------------------------------------------------
 
 
-def _result(tier: str, spec: SchemaSpec, engine: Any, pages: list[Page], found: Found, context: C.Context,
+def _result(tier: str, spec: SchemaSpec, pages: list[Page], found: Found, context: C.Context,
             timings: dict[str, float], completion: Any, prompt: Any) -> TierResult:
     data = {name: found.values.get(name) for name in spec.fields}
     model_ms = completion.timings_ms if completion else {}
     timings["inference"] = timings.get("inference", 0.0) + sum(model_ms.values())
     result = TierResult(
         tier=tier, status="ok", data=spec.model.model_validate(data).model_dump(mode="json"),
-        confidence=found.confidence, model=engine.provenance(), timings_ms=timings,
+        confidence=found.confidence, timings_ms=timings,
         pages=[_page_record(page) for page in pages],
         usage={"prompt_tokens": completion.prompt_tokens or 0,
                "output_tokens": completion.output_tokens or 0} if completion else {},

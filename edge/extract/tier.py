@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ..engines.base import Completion, CompletionRequest
 
 TierStatus = Literal["ok", "invalid", "unavailable"]
 
@@ -14,6 +17,26 @@ def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
         return ctx.route.options[key]
     value = getattr(engine.options, key, None)
     return default if value is None else value
+
+
+def text_model(ctx: Any, engine: Any) -> tuple[Callable[[CompletionRequest], Completion], Any]:
+    """How an OCR tier asks its text model, and that model. A configured one (`text_model` names a
+    [models] entry) is called under its own admission: GPU lease and workers, like any tier.
+    ocr-openai carries its text model inside, admitted with the tier."""
+    name = getattr(engine.options, "text_model", None)
+    if not name or name not in ctx.config.models:
+        return engine.complete, engine
+    text = ctx.engines.get(name)
+    return (lambda request: ctx.admit(name, text, lambda lease: text.complete(request))), text
+
+
+def with_text_model(provenance: dict[str, Any], engine: Any, text: Any) -> dict[str, Any]:
+    """An OCR tier's model block: the reader, and the text model's own block under `text_model`."""
+    if text is engine:
+        return provenance
+    text_block = text.provenance()
+    return {**provenance, "digest": text_block.get("digest"), "quantization": text_block.get("quantization"),
+            "text_model": text_block}
 
 
 @dataclass

@@ -161,11 +161,7 @@ def read_all(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, found: list
     for index, (name, engine) in enumerate(found):
         started = time.perf_counter()
         try:
-            if engine.kind == "ocr":
-                record = _ocr(engine, sampled.frames, timeline, read)
-            else:
-                planned = sampled.budget.per_request if sampled.budget else None
-                record = _vision(engine, opts, spec, sampled.frames, timeline, read, pages, planned)
+            record = _admitted_read(ctx, name, engine, opts, spec, sampled, timeline, read, pages)
         except EngineUnavailable as exc:
             if index == 0:
                 raise  # the file waits for its first model, as a picture does
@@ -180,6 +176,22 @@ def read_all(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, found: list
         read.fields, _, conflicts = merge(pages, spec.fields)
         read.reasons.extend(conflicts)
     return read
+
+
+def _admitted_read(ctx: TaskContext, name: str, engine: Any, opts: VideoOptions, spec: SchemaSpec,
+                   sampled: Sampled, timeline: list[dict[str, Any]], read: Read, pages: list) -> dict[str, Any]:
+    """Every frame through one model, under that model's admission (GPU lease, workers)."""
+    def frames(lease: Any) -> dict[str, Any]:
+        return _read_frames(engine, opts, spec, sampled, timeline, read, pages)
+    return ctx.admit(name, engine, frames)
+
+
+def _read_frames(engine: Any, opts: VideoOptions, spec: SchemaSpec, sampled: Sampled,
+                 timeline: list[dict[str, Any]], read: Read, pages: list) -> dict[str, Any]:
+    if engine.kind == "ocr":
+        return _ocr(engine, sampled.frames, timeline, read)
+    planned = sampled.budget.per_request if sampled.budget else None
+    return _vision(engine, opts, spec, sampled.frames, timeline, read, pages, planned)
 
 
 def _unavailable(name: str, exc: EngineUnavailable) -> dict[str, Any]:
