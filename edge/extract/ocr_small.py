@@ -22,8 +22,9 @@ from . import candidates as C
 from . import choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
 from .layout import Page
+from .pages import read_page
 from .schemas import SchemaSpec
-from .tier import TierResult, setting, text_model, with_text_model
+from .tier import Reason, TierResult, setting, text_model, with_text_model
 
 DEFAULT_MAX_PAGES = 20
 LOW_OCR_LINE = 0.6  # a chosen value read this poorly goes to review
@@ -57,7 +58,7 @@ class Found:
     values: dict[str, Any] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     chosen: dict[str, C.Candidate] = field(default_factory=dict)
 
 
@@ -166,7 +167,7 @@ def _result(tier: str, spec: SchemaSpec, pages: list[Page], found: Found, contex
     result = TierResult(
         tier=tier, status="ok", data=spec.model.model_validate(data).model_dump(mode="json"),
         confidence=found.confidence, timings_ms=timings,
-        pages=[_page_record(page) for page in pages],
+        pages=[read_page(page) for page in pages],
         usage={"prompt_tokens": completion.prompt_tokens or 0,
                "output_tokens": completion.output_tokens or 0} if completion else {},
         prompt_sha256=prompt.sha256 if prompt else _rules_digest(spec),
@@ -177,11 +178,6 @@ def _result(tier: str, spec: SchemaSpec, pages: list[Page], found: Found, contex
     result.reasons.extend(found.reasons)
     _flag_poor_reads(result, found, pages)
     return result
-
-
-def _page_record(page: Page) -> dict[str, Any]:
-    return {"page": page.number, "status": "ok", "source": page.source, "lines": len(page.lines),
-            "skew_deg": page.skew_deg}
 
 
 def _rules_digest(spec: SchemaSpec) -> str:

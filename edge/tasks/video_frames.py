@@ -15,8 +15,9 @@ from typing import Any
 from ..engines.base import CompletionRequest, Engine
 from ..errors import ConfigError, EdgeError, EngineUnavailable
 from ..extract import prompts, validate
+from ..extract.pages import merge
 from ..extract.schemas import SchemaSpec
-from ..extract.vision import merge
+from ..extract.tier import Reason
 from ..media import image as image_media
 from ..media import video
 from ..media.image import PreparedPage
@@ -67,7 +68,7 @@ class Read:
     timeline: list[dict[str, Any]]
     readers: list[dict[str, Any]] = field(default_factory=list)
     tiers: list[dict[str, Any]] = field(default_factory=list)
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     model: dict[str, Any] | None = None
     fields: dict[str, Any] | None = None
