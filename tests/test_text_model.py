@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from edge.configure import parse_config
+from edge import routing
+from edge.configure import load_config, parse_config
 from edge.errors import ConfigError
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.pipeline import Pipeline, stat_job
@@ -119,3 +120,8 @@ def test_a_picture_of_text_needs_no_text_model_call(tmp_path):
         pipeline.engines.close()
     assert TierProbe.leases == [] and doc["tiers"][0]["evidence"]["model_asked"] == []
     assert doc["model"]["text_model"]["name"] == "picker"
+
+
+def test_the_daemon_checks_the_text_model_of_every_ocr_model_a_route_uses():
+    config = load_config(ROOT / "models.toml")
+    assert routing.models_used(config) == ["ocr-small", "vision", "asr", "small-text"]
