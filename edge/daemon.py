@@ -109,9 +109,8 @@ class Daemon:
         return self.gpu.run(name, engine, fn)
 
     def _check_models(self) -> None:
-        """Look at every model a route uses; problems are logged, not fatal."""
-        used = {name for route in self.config.routes for name in ([route.model] if route.model else []) + route.tiers}
-        for name in sorted(used):
+        """Look at every model a route may call; problems are logged, not fatal."""
+        for name in routing.models_used(self.config):
             try:
                 checks = self.engines.get(name).checks()
             except EdgeError as exc:

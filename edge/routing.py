@@ -52,3 +52,21 @@ def engine_lane(route: Route) -> str:
     if route.tiers:
         return route.tiers[0]
     return route.model or "metadata"
+
+
+MODEL_OPTIONS = ("asr", "summary_model", "ocr_model")  # route options that name a model
+
+
+def models_used(config: Config) -> list[str]:
+    """Every model some route may call: its tiers, the models its options name, and the
+    text model of each ocr model among them."""
+    used: list[str] = []
+    for route in config.routes:
+        named = [route.model] if route.model else []
+        named += route.tiers + [route.options[key] for key in MODEL_OPTIONS if route.options.get(key)]
+        used += [name for name in named if name in config.models and name not in used]
+    for name in list(used):
+        text = config.models[name].engine_options().get("text_model")
+        if text in config.models and text not in used:
+            used.append(text)
+    return used

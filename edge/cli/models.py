@@ -17,5 +17,7 @@ def models(config_path, state_dir):
     table = Table("name", "engine", "model", "vram_mb", "routes", title=f"models ({config.source})")
     for name, spec in config.models.items():
         routes = [route.name for route in config.routes if route.model == name or name in route.tiers]
+        routes += [f"text model of {user}" for user, other in config.models.items()
+                   if other.engine_options().get("text_model") == name]
         table.add_row(name, spec.engine, spec.model or "-", str(spec.vram_mb or "-"), ", ".join(routes) or "-")
     Console().print(table)

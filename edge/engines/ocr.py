@@ -1,10 +1,10 @@
-"""The `ocr` engine: RapidOCR text lines, plus a small text GGUF to structure them.
+"""The `ocr` engine: RapidOCR text lines with boxes and scores, in reading order.
 
 RapidOCR carries its PP-OCR ONNX models inside the wheel, so this engine
-needs no network, no GPU and no Ollama. It returns text lines with boxes and
-scores in reading order. `complete()` hands a prompt to the text model (a
-llamacpp engine, by default the embedded Gemma 3 270M), which is how the
-`ocr-small` tier turns OCR text (or a transcript) into schema fields.
+needs no network, no GPU and no Ollama. Its `text_model` names the [models]
+entry (by default the embedded Gemma 3 270M on llama.cpp) that the `ocr-small`
+tier asks when its finders cannot separate two candidates; that model is
+configured, listed, checked and scheduled like any other (edge.configure).
 """
 
 from __future__ import annotations
@@ -14,21 +14,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 from pydantic import Field
 
 from ..errors import EngineUnavailable, InputError
-from .base import Check, Completion, CompletionRequest, Engine, EngineOptions
-from .llamacpp import LlamaCppEngine, LlamaCppOptions
+from .base import Check, Engine, EngineOptions
 
 log = logging.getLogger("edge.ocr")
 
 
 class OcrOptions(EngineOptions):
-    text_model: str = "embedded:gemma3-270m"  # a GGUF path, or the embedded Gemma 3 270M
-    text_n_ctx: int = Field(4096, ge=512)
+    text_model: str = "embedded:gemma3-270m"  # a [models] entry; a GGUF path or embedded: name implies NAME-text
+    text_n_ctx: int = Field(4096, ge=512)  # these three set up an implied text model (edge.configure)
     n_threads: int | None = Field(None, ge=1)
     max_side: int = Field(2000, ge=200)  # pages are scaled so the long side is at most this
     text_score: float = Field(0.5, ge=0, le=1)  # RapidOCR drops lines scored below this
@@ -99,10 +97,6 @@ class OcrEngine(Engine):
         self.options: OcrOptions = options
         self._ocr: Any = None
         self._ocr_lock = threading.Lock()
-        text_spec = SimpleNamespace(model=options.text_model, engine="llamacpp")
-        text_options = LlamaCppOptions(n_ctx=options.text_n_ctx, n_threads=options.n_threads,
-                                       max_string=options.max_string, max_items=options.max_items)
-        self.text = LlamaCppEngine(f"{name}/text", text_spec, text_options)
 
     # OCR
 
@@ -138,48 +132,25 @@ class OcrEngine(Engine):
         ordered = [line for row in reading_order(lines) for line in row]
         return OcrPage(ordered, width=rgb.shape[1], height=rgb.shape[0], elapsed_ms=elapsed)
 
-    # text -> fields
-
-    def complete(self, request: CompletionRequest) -> Completion:
-        if request.image is not None:
-            raise InputError("the ocr engine's text model takes text, not images", code="no_vision")
-        return self.text.complete(request)
-
-    def check_schema(self, schema: dict[str, Any]) -> str:
-        return self.text.check_schema(schema)
-
     # lifecycle
 
     def checks(self) -> list[Check]:
         checks = []
         try:
             self._reader()
-            checks.append(Check(f"model {self.name}", "ok", f"RapidOCR {_rapidocr_version()} (models in the wheel)"))
+            checks.append(Check(f"model {self.name}", "ok", f"RapidOCR {_rapidocr_version()} (models in the wheel); "
+                                                           f"close calls go to model {self.options.text_model}"))
         except EngineUnavailable as exc:
             checks.append(Check(f"model {self.name}", "fail", exc.message, exc.hint))
-        for check in self.text.checks():
-            checks.append(Check(f"model {self.name} text model", check.level, check.message, check.fix))
         return checks
 
     def provenance(self) -> dict[str, Any]:
-        text = self.text.provenance()
-        return {
-            "name": self.name,
-            "engine": self.kind,
-            "engine_version": f"rapidocr {_rapidocr_version()}",
-            "digest": text.get("digest"),
-            "quantization": text.get("quantization"),
-            "options": {"temperature": 0, "seed": self.text.options.seed, "text_model": self.options.text_model,
-                        "n_ctx": self.options.text_n_ctx},
-            "text_model": text,
-        }
+        """The reader; the tier adds the block of the text model it asked (`text_model`)."""
+        return {"name": self.name, "engine": self.kind, "engine_version": f"rapidocr {_rapidocr_version()}",
+                "options": {"text_model": self.options.text_model}}
 
     def close(self) -> None:
-        self.text.close()
         self._ocr = None
-
-    def close_if_idle(self, now: float | None = None) -> bool:
-        return self.text.close_if_idle(now)
 
 
 def _lines(output: Any) -> list[OcrLine]:

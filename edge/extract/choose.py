@@ -18,6 +18,7 @@ from ..engines.base import Completion, CompletionRequest
 from .candidates import Candidate
 from .fields import FieldRule
 from .prompts import Prompt
+from .tier import Reason
 
 MARGIN = 1.0  # a best candidate this far ahead of the next needs no model
 CLOSE = 0.3  # closer than this the finders cannot tell: the model's pick is kept, and a person looks
@@ -36,7 +37,7 @@ class Choice:
     candidate: Candidate | None
     confidence: float | None
     how: str  # "only candidate", "clear best", "model agreed", "model chose", "no candidate"
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
 
 def undecided(candidates: list[Candidate]) -> bool:
@@ -103,7 +104,7 @@ def by_model(name: str, candidates: list[Candidate], pick: int | None) -> Choice
     and an answer that is no candidate's number leaves the field null for a person."""
     best = candidates[0]
     if pick == UNREADABLE:
-        reason = {"code": "invalid_choice", "field": name, "values": [c.value for c in candidates[:SHOWN]],
+        reason: Reason = {"code": "invalid_choice", "field": name, "values": [c.value for c in candidates[:SHOWN]],
                   "message": f"{name}: the model's answer was not one of the candidates; left empty"}
         return Choice(None, None, None, "model answer unusable", [reason])
     if candidates[0].score - candidates[1].score < CLOSE:
@@ -113,16 +114,16 @@ def by_model(name: str, candidates: list[Candidate], pick: int | None) -> Choice
     other = candidates[pick - 1] if pick else None
     values = [best.value] + ([other.value] if other else [])
     said = f"the model picked {other.value!r}" if other else "the model picked none of them"
-    reason = {"code": "candidates_disagree", "field": name, "values": values,
-              "message": f"{name}: the finders rank {best.value!r} first, {said}"}
-    return Choice(best.value, best, 0.3, "model disagreed", [reason])
+    split: Reason = {"code": "candidates_disagree", "field": name, "values": values,
+                     "message": f"{name}: the finders rank {best.value!r} first, {said}"}
+    return Choice(best.value, best, 0.3, "model disagreed", [split])
 
 
 def _close_call(name: str, candidates: list[Candidate], pick: int | None) -> Choice:
     """Two candidates the finders score alike: the model's pick (or none) is kept, both go to review."""
     chosen = candidates[pick - 1] if pick else None
     values = [c.value for c in candidates[:2]]
-    reason = {"code": "close_candidates", "field": name, "values": values,
+    reason: Reason = {"code": "close_candidates", "field": name, "values": values,
               "message": f"{name}: {values[0]!r} and {values[1]!r} are equally likely from the page; "
                          f"the model picked {chosen.value if chosen else None!r}"}
     return Choice(chosen.value if chosen else None, chosen, 0.3, "close call, model picked", [reason])

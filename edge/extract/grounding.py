@@ -16,6 +16,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from .tier import Reason
+
 # Keys that describe the extraction rather than the document.
 SKIP_KEYS = frozenset({"confidence", "confidences", "field_confidence", "notes", "summary", "caption",
                        "type", "document_type", "currency"})
@@ -39,7 +41,7 @@ class Unfound:
     field: str
     value: Any
 
-    def as_reason(self) -> dict[str, Any]:
+    def as_reason(self) -> Reason:
         return {"code": "ungrounded", "field": self.field,
                 "message": f"{self.field} = {self.value!r} does not appear in the document text"}
 

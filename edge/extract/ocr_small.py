@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..engines.base import Completion, CompletionRequest
 from . import candidates as C
 from . import choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
 from .layout import Page
+from .pages import read_page
 from .schemas import SchemaSpec
-from .tier import TierResult, setting
+from .tier import Reason, TierResult, setting, text_model, with_text_model
 
 DEFAULT_MAX_PAGES = 20
 LOW_OCR_LINE = 0.6  # a chosen value read this poorly goes to review
@@ -55,7 +58,7 @@ class Found:
     values: dict[str, Any] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, Any] = field(default_factory=dict)
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     chosen: dict[str, C.Candidate] = field(default_factory=dict)
 
 
@@ -70,9 +73,12 @@ def extract(ctx: Any, engine: Any, spec: SchemaSpec, tier: str, pages: list[Page
     found = Found()
     pending = _find_all(context, rules, lists, found)
     timings["candidates"] = (time.perf_counter() - started) * 1000
-    completion, prompt = _choose(ctx, engine, rules, pending, context, found) if pending else (None, None)
+    complete, text = text_model(ctx, engine)
+    completion, prompt = _choose(ctx, engine, complete, rules, pending, found) if pending else (None, None)
     _structured(context, rules, lists, found)
-    return _result(tier, spec, engine, pages, found, context, timings, completion, prompt)
+    result = _result(tier, spec, pages, found, context, timings, completion, prompt)
+    result.model = with_text_model(engine.provenance(), engine, text)
+    return result
 
 
 def _find_all(context: C.Context, rules: dict[str, FieldRule], lists: bool, found: Found) -> dict[str, list[C.Candidate]]:
@@ -90,10 +96,10 @@ def _find_all(context: C.Context, rules: dict[str, FieldRule], lists: bool, foun
     return pending
 
 
-def _choose(ctx: Any, engine: Any, rules: dict[str, FieldRule], pending: dict[str, list[C.Candidate]],
-            context: C.Context, found: Found) -> tuple[Any, Any]:
+def _choose(ctx: Any, engine: Any, complete: Callable[[CompletionRequest], Completion], rules: dict[str, FieldRule],
+            pending: dict[str, list[C.Candidate]], found: Found) -> tuple[Any, Any]:
     picks, completion, prompt = choose.ask(
-        engine.complete, rules, pending,
+        complete, rules, pending,
         temperature=float(setting(ctx, engine, "temperature", 0.0)), seed=int(setting(ctx, engine, "seed", 7)))
     for name, candidates in pending.items():
         _take(found, name, choose.by_model(name, candidates, picks.get(name)))
@@ -153,15 +159,15 @@ def _label_additions(ctx: Any, spec: SchemaSpec) -> dict[str, Any]:
 # -- the tier's result -----------------------------------------------------------------------------------
 
 
-def _result(tier: str, spec: SchemaSpec, engine: Any, pages: list[Page], found: Found, context: C.Context,
+def _result(tier: str, spec: SchemaSpec, pages: list[Page], found: Found, context: C.Context,
             timings: dict[str, float], completion: Any, prompt: Any) -> TierResult:
     data = {name: found.values.get(name) for name in spec.fields}
     model_ms = completion.timings_ms if completion else {}
     timings["inference"] = timings.get("inference", 0.0) + sum(model_ms.values())
     result = TierResult(
         tier=tier, status="ok", data=spec.model.model_validate(data).model_dump(mode="json"),
-        confidence=found.confidence, model=engine.provenance(), timings_ms=timings,
-        pages=[_page_record(page) for page in pages],
+        confidence=found.confidence, timings_ms=timings,
+        pages=[read_page(page) for page in pages],
         usage={"prompt_tokens": completion.prompt_tokens or 0,
                "output_tokens": completion.output_tokens or 0} if completion else {},
         prompt_sha256=prompt.sha256 if prompt else _rules_digest(spec),
@@ -172,11 +178,6 @@ def _result(tier: str, spec: SchemaSpec, engine: Any, pages: list[Page], found: 
     result.reasons.extend(found.reasons)
     _flag_poor_reads(result, found, pages)
     return result
-
-
-def _page_record(page: Page) -> dict[str, Any]:
-    return {"page": page.number, "status": "ok", "source": page.source, "lines": len(page.lines),
-            "skew_deg": page.skew_deg}
 
 
 def _rules_digest(spec: SchemaSpec) -> str:

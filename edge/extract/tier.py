@@ -1,11 +1,47 @@
-"""What one tier (a model that tried to answer) hands back to the tier loop."""
+"""What one tier (a model that tried to answer) hands back to the tier loop: TierResult,
+with its PageRecords and Reasons (typed dicts: they go into the sidecar as they are)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Required, TypedDict
+
+from ..engines.base import Completion, CompletionRequest
 
 TierStatus = Literal["ok", "invalid", "unavailable"]
+
+
+class Reason(TypedDict, total=False):
+    """Why a tier was escalated or a document goes to review."""
+
+    code: Required[str]  # a stable name: invalid_output, ungrounded, ambiguous_date, ...
+    message: Required[str]  # one line a person can act on
+    hint: str | None  # what to do about it
+    field: str  # the field it is about
+    fields: list[str]  # or the fields
+    values: list[Any]  # the values in play (a date read two ways, pages that disagree)
+    page: int  # the page it was seen on
+    t: float  # video: the time of the frame, in seconds
+
+
+class PageRecord(TypedDict, total=False):
+    """One entry of the sidecar's `pages`: how the page was read and what came of it."""
+
+    page: Required[int]  # from 1
+    status: Required[Literal["ok", "invalid"]]
+    source: Any  # OCR tiers: "ocr" or "text_layer"; vision tiers: the source image's size
+    lines: int  # OCR tiers: lines read
+    skew_deg: float  # OCR tiers: the skew undone before the rows were grouped
+    result: dict[str, Any] | None  # vision tiers: this page's answer
+    confidence: dict[str, float]
+    attempts: int  # vision tiers: requests, repairs included
+    image: dict[str, int]  # vision tiers: the picture sent
+    timings_ms: dict[str, float]
+    usage: dict[str, int]
+    problem: str  # why the answer did not validate
+    raw: str | None  # the answer that did not validate
+    flags: list[Reason]  # what the model flagged on this page
 
 
 def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
@@ -14,6 +50,26 @@ def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
         return ctx.route.options[key]
     value = getattr(engine.options, key, None)
     return default if value is None else value
+
+
+def text_model(ctx: Any, engine: Any) -> tuple[Callable[[CompletionRequest], Completion], Any]:
+    """How an OCR tier asks its text model, and that model. A configured one (`text_model` names a
+    [models] entry) is called under its own admission: GPU lease and workers, like any tier.
+    ocr-openai carries its text model inside, admitted with the tier."""
+    name = getattr(engine.options, "text_model", None)
+    if not name or name not in ctx.config.models:
+        return engine.complete, engine
+    text = ctx.engines.get(name)
+    return (lambda request: ctx.admit(name, text, lambda lease: text.complete(request))), text
+
+
+def with_text_model(provenance: dict[str, Any], engine: Any, text: Any) -> dict[str, Any]:
+    """An OCR tier's model block: the reader, and the text model's own block under `text_model`."""
+    if text is engine:
+        return provenance
+    text_block = text.provenance()
+    return {**provenance, "digest": text_block.get("digest"), "quantization": text_block.get("quantization"),
+            "text_model": text_block}
 
 
 @dataclass
@@ -25,12 +81,12 @@ class TierResult:
     confidence: dict[str, float] = field(default_factory=dict)  # field -> 0..1
     model: dict[str, Any] | None = None  # engine provenance (the sidecar's model block)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    pages: list[dict[str, Any]] = field(default_factory=list)
+    pages: list[PageRecord] = field(default_factory=list)
     ocr: dict[str, Any] | None = None  # the OCR text and boxes, for OCR tiers
-    reasons: list[dict[str, Any]] = field(default_factory=list)  # why it was escalated or flagged
+    reasons: list[Reason] = field(default_factory=list)  # why it was escalated or flagged
     usage: dict[str, int] = field(default_factory=dict)  # prompt_tokens, output_tokens
     prompt_sha256: str | None = None
-    escalated: list[dict[str, Any]] = field(default_factory=list)  # why the next tier was tried
+    escalated: list[Reason] = field(default_factory=list)  # why the next tier was tried
     disagreements: list[dict[str, Any]] = field(default_factory=list)  # samples that disagreed (consistency)
     evidence: dict[str, Any] | None = None  # candidate-based tiers: each field's candidates and how one was chosen
 

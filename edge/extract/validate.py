@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from ..engines.base import Completion, CompletionRequest
 from . import prompts
 from .schemas import CONFIDENCE_KEY, CONFIDENCE_LEVELS, SchemaSpec
+from .tier import Reason
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 
@@ -30,7 +31,7 @@ class Parsed:
     data: dict[str, Any] = field(default_factory=dict)
     confidence: dict[str, float] = field(default_factory=dict)
     problem: str = ""
-    reasons: list[dict[str, Any]] = field(default_factory=list)  # fields nulled by the guards below
+    reasons: list[Reason] = field(default_factory=list)  # fields nulled by the guards below
 
 
 @dataclass
@@ -66,9 +67,9 @@ def parse(completion: Completion, spec: SchemaSpec) -> Parsed:
 # -- guards: what a model writes that cannot be a value ------------------------------------------------
 
 
-def guard(data: dict[str, Any], spec: SchemaSpec) -> list[dict[str, Any]]:
+def guard(data: dict[str, Any], spec: SchemaSpec) -> list[Reason]:
     """Null a field whose value is its own description, or a number no document prints."""
-    reasons = []
+    reasons: list[Reason] = []
     properties = spec.json_schema.get("properties", {})
     for name, value in data.items():
         description = (properties.get(name) or {}).get("description") or ""

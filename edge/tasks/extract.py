@@ -4,7 +4,10 @@ A route says `model = "vision"` (one tier) or `tiers = ["ocr-small", "vision"]`.
 Each tier returns a TierResult; the next tier runs when an escalation check
 finds a reason (edge.extract.escalation.ESCALATE, the one list). When the first tier's engine is not
 there the file waits (EngineUnavailable goes up); when a later one is not
-there the best result so far is kept and marked for review.
+there the best result so far is kept and marked for review. What the loop
+knows of the document's own text (edge.extract.evidence.Evidence: the OCR
+text, grounding) goes from tier to tier as a value; each tier's pages are
+PageRecords and its reasons Reasons (edge.extract.tier).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from __future__ import annotations
 import importlib
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError, EngineUnavailable
 from ..extract import consistency, escalation, schemas
+from ..extract.evidence import Evidence, grounded, hint, keep_ocr, sidecar_ocr
 from ..extract.schemas import SchemaSpec
-from ..extract.tier import TierResult
+from ..extract.tier import Reason, TierResult
 from .base import Review, TaskContext, TaskOutput
 
 ADMITS_EACH_MODEL = True  # each tier attempt takes its own model's admission (GPU lease, workers)
@@ -31,20 +36,20 @@ TIER_RUNNERS: dict[tuple[str, str], str] = {
 }
 DEFAULT_RUNNER = "edge.extract.vision:run_tier"
 
+
 def run(ctx: TaskContext) -> TaskOutput:
     spec = schemas.resolve(ctx.route.schema_name, ctx.route.task, ctx.config)
     results: list[TierResult] = []
-    evidence = escalation.Evidence(ctx)  # OCR text: grounding, ocr_hint, keep_ocr
+    known = Evidence()  # the document's own text, once a tier has read it
     for index, name in enumerate(tier_names(ctx)):
-        result = attempt(ctx, name, spec, first=index == 0, evidence=evidence)
+        result, known = attempt(ctx, name, spec, first=index == 0, known=known)
+        if result.status != "unavailable":
+            result, known = grounded(result, known)
+            result = replace(result, escalated=escalation.reasons_to_escalate(result, spec))
         results.append(result)
-        if result.status == "unavailable":
+        if result.status == "unavailable" or not result.escalated:
             break
-        evidence.after(result, spec)
-        result.escalated = [reason for check in escalation.ESCALATE if (reason := check(result, spec))]
-        if not result.escalated:
-            break
-    return evidence.finish(output(spec, results), results)
+    return output(spec, results, known, keep_ocr(ctx))
 
 
 def tier_names(ctx: TaskContext) -> list[str]:
@@ -55,19 +60,21 @@ def tier_names(ctx: TaskContext) -> list[str]:
 
 
 def attempt(ctx: TaskContext, name: str, spec: SchemaSpec, first: bool,
-            evidence: escalation.Evidence | None = None) -> TierResult:
+            known: Evidence | None = None) -> tuple[TierResult, Evidence]:
+    """One tier under its model's admission; a later tier that is not there is noted, not waited for."""
+    known = known or Evidence()
     engine = ctx.engines.get(name)
     try:
-        if evidence is not None:
-            evidence.before(engine)
+        ocr_hint, known = hint(ctx, engine, known)
         runner = runner_for(engine.kind, ctx.job.media.kind if ctx.job.media else "")
-        return ctx.admit(name, engine, lambda lease: consistency.sampled(runner, ctx, engine, spec, name))
+        tier_ctx = replace(ctx, ocr_hint=ocr_hint)
+        return ctx.admit(name, engine, lambda lease: consistency.sampled(runner, tier_ctx, engine, spec, name)), known
     except EngineUnavailable as exc:
         if first:
             raise  # the file waits for its first tier; nothing is spent
-        reason = {"code": "tier_unavailable", "message": f"tier {name} is unavailable: {exc.message}",
-                  "hint": exc.hint}
-        return TierResult(tier=name, status="unavailable", reasons=[reason], model=engine.provenance())
+        reason: Reason = {"code": "tier_unavailable", "message": f"tier {name} is unavailable: {exc.message}",
+                          "hint": exc.hint}
+        return TierResult(tier=name, status="unavailable", reasons=[reason], model=engine.provenance()), known
 
 
 def runner_for(kind: str, media: str = "image") -> Callable[..., TierResult]:
@@ -82,7 +89,9 @@ def chosen(results: list[TierResult]) -> TierResult:
     return (ok or answered)[-1]
 
 
-def output(spec: SchemaSpec, results: list[TierResult]) -> TaskOutput:
+def output(spec: SchemaSpec, results: list[TierResult], known: Evidence | None = None,
+           keep_ocr: bool = False) -> TaskOutput:
+    known = known or Evidence()
     best = chosen(results)
     review = Review()
     for result in results:
@@ -93,14 +102,17 @@ def output(spec: SchemaSpec, results: list[TierResult]) -> TaskOutput:
         review.flag(**reason)
     review.disagreements = best.disagreements
     _flag_fields(review, best, spec)
+    timings = _timings(results)
+    if known.read_ms:
+        timings["ocr"] = timings.get("ocr", 0.0) + known.read_ms
     return TaskOutput(
         result={name: best.data.get(name) for name in spec.fields},
         status=_status(best),
         review=review,
         model=_model_block(best),
         task={"schema": spec.name, "schema_sha256": spec.sha256, "prompt_sha256": best.prompt_sha256},
-        timings_ms=_timings(results),
-        extra=_extra(results, best),
+        timings_ms=timings,
+        extra=_extra(results, best, known, keep_ocr),
     )
 
 
@@ -135,8 +147,11 @@ def _timings(results: list[TierResult]) -> dict[str, float]:
     return dict(totals)
 
 
-def _extra(results: list[TierResult], best: TierResult) -> dict[str, Any]:
-    extra: dict[str, Any] = {"tiers": [result.record() for result in results], "pages": best.pages}
-    if best.ocr is not None:
-        extra["ocr"] = best.ocr
+def _extra(results: list[TierResult], best: TierResult, known: Evidence, keep_ocr: bool) -> dict[str, Any]:
+    tiers = [{**result.record(), **({"grounding": known.grounding[result.tier]} if result.tier in known.grounding
+                                     else {})} for result in results]
+    extra: dict[str, Any] = {"tiers": tiers, "pages": best.pages}
+    ocr = sidecar_ocr(known, keep_ocr)
+    if ocr is not None:
+        extra["ocr"] = ocr
     return extra

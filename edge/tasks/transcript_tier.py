@@ -33,5 +33,5 @@ def transcript_text(ctx: Any) -> str:
                           "(set options.asr or define one in [models])")
     options = {key: value for key, value in ctx.route.options.items() if key in transcribe.TranscribeOptions.model_fields}
     route = ctx.route.model_copy(update={"model": asr, "task": "transcribe", "tiers": [], "options": options})
-    output = transcribe.run(replace(ctx, route=route))
+    output = ctx.admit(asr, ctx.engines.get(asr), lambda lease: transcribe.run(replace(ctx, route=route)))
     return str(output.result.get("text") or "")

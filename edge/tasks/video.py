@@ -29,6 +29,7 @@ from .base import Review, TaskContext, TaskOutput
 from .video_options import VideoOptions, options
 
 PICTURELESS = (NoVideo.code, "no_frames")
+ADMITS_EACH_MODEL = True  # frames, soundtrack and summary each take their own model's admission
 
 
 def run(ctx: TaskContext) -> TaskOutput:
@@ -110,7 +111,9 @@ def _summarise(ctx: TaskContext, opts: VideoOptions, output: TaskOutput) -> None
         raise ConfigError(f"routes.{ctx.route.name}.options.summary_model names model {opts.summary_model!r}, "
                           "which [models] does not define")
     started = time.perf_counter()
-    text, problem = video_summary.by_model(ctx.engines.get(opts.summary_model), output.result["summary"])
+    engine = ctx.engines.get(opts.summary_model)
+    text, problem = ctx.admit(opts.summary_model, engine,
+                              lambda lease: video_summary.by_model(engine, output.result["summary"]))
     output.timings_ms["summary"] = (time.perf_counter() - started) * 1000
     if text is not None:
         output.result.update(summary=text, summary_by=opts.summary_model)

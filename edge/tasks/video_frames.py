@@ -15,8 +15,9 @@ from typing import Any
 from ..engines.base import CompletionRequest, Engine
 from ..errors import ConfigError, EdgeError, EngineUnavailable
 from ..extract import prompts, validate
+from ..extract.pages import merge
 from ..extract.schemas import SchemaSpec
-from ..extract.vision import merge
+from ..extract.tier import Reason
 from ..media import image as image_media
 from ..media import video
 from ..media.image import PreparedPage
@@ -67,7 +68,7 @@ class Read:
     timeline: list[dict[str, Any]]
     readers: list[dict[str, Any]] = field(default_factory=list)
     tiers: list[dict[str, Any]] = field(default_factory=list)
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     model: dict[str, Any] | None = None
     fields: dict[str, Any] | None = None
@@ -161,11 +162,7 @@ def read_all(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, found: list
     for index, (name, engine) in enumerate(found):
         started = time.perf_counter()
         try:
-            if engine.kind == "ocr":
-                record = _ocr(engine, sampled.frames, timeline, read)
-            else:
-                planned = sampled.budget.per_request if sampled.budget else None
-                record = _vision(engine, opts, spec, sampled.frames, timeline, read, pages, planned)
+            record = _admitted_read(ctx, name, engine, opts, spec, sampled, timeline, read, pages)
         except EngineUnavailable as exc:
             if index == 0:
                 raise  # the file waits for its first model, as a picture does
@@ -180,6 +177,22 @@ def read_all(ctx: TaskContext, opts: VideoOptions, spec: SchemaSpec, found: list
         read.fields, _, conflicts = merge(pages, spec.fields)
         read.reasons.extend(conflicts)
     return read
+
+
+def _admitted_read(ctx: TaskContext, name: str, engine: Any, opts: VideoOptions, spec: SchemaSpec,
+                   sampled: Sampled, timeline: list[dict[str, Any]], read: Read, pages: list) -> dict[str, Any]:
+    """Every frame through one model, under that model's admission (GPU lease, workers)."""
+    def frames(lease: Any) -> dict[str, Any]:
+        return _read_frames(engine, opts, spec, sampled, timeline, read, pages)
+    return ctx.admit(name, engine, frames)
+
+
+def _read_frames(engine: Any, opts: VideoOptions, spec: SchemaSpec, sampled: Sampled,
+                 timeline: list[dict[str, Any]], read: Read, pages: list) -> dict[str, Any]:
+    if engine.kind == "ocr":
+        return _ocr(engine, sampled.frames, timeline, read)
+    planned = sampled.budget.per_request if sampled.budget else None
+    return _vision(engine, opts, spec, sampled.frames, timeline, read, pages, planned)
 
 
 def _unavailable(name: str, exc: EngineUnavailable) -> dict[str, Any]:

@@ -36,11 +36,12 @@ def asr_model(ctx: TaskContext, opts: VideoOptions) -> str:
 def transcript(ctx: TaskContext, opts: VideoOptions) -> Sound:
     """The transcribe task on the same file; a video without sound gets None, not an error."""
     given = {key: value for key, value in ctx.route.options.items() if key in transcribe.TranscribeOptions.model_fields}
-    route = ctx.route.model_copy(update={"task": "transcribe", "model": asr_model(ctx, opts), "tiers": [],
+    asr = asr_model(ctx, opts)
+    route = ctx.route.model_copy(update={"task": "transcribe", "model": asr, "tiers": [],
                                          "options": {**given, **opts.transcript}})
     sub = TaskContext(job=ctx.job, route=route, config=ctx.config, engines=ctx.engines, log=ctx.log)
     try:
-        heard = transcribe.run(sub)
+        heard = ctx.admit(asr, ctx.engines.get(asr), lambda lease: transcribe.run(sub))
     except InputError as exc:  # the pictures may still be good: say what the sound lacked
         if exc.code == "no_audio":
             return Sound(None)

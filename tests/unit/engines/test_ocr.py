@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image, ImageDraw
 
-from edge.engines.base import CompletionRequest
 from edge.engines.ocr import OcrEngine, OcrLine, OcrOptions, reading_order, row_texts
 from edge.errors import InputError
 from tests.helpers.documents import draw_claim_form, font
@@ -74,14 +73,10 @@ def test_reading_order_groups_rows_then_sorts_left_to_right():
     assert row_texts(lines) == ["a  b", "c  d"]
 
 
-def test_images_are_refused_by_its_text_model(ocr):
-    with pytest.raises(InputError):
-        ocr.complete(CompletionRequest(prompt="x", image=b"\x89PNG"))
-
-
 def test_checks_and_provenance(ocr):
     checks = ocr.checks()
-    assert [c.level for c in checks] == ["ok", "ok"], checks
+    assert [c.level for c in checks] == ["ok"], checks
+    assert "close calls go to model embedded:gemma3-270m" in checks[0].message
     block = ocr.provenance()
     assert block["engine"] == "ocr" and block["engine_version"].startswith("rapidocr")
-    assert block["text_model"]["engine"] == "llamacpp" and block["quantization"] == "Q4_K_M"
+    assert block["options"] == {"text_model": "embedded:gemma3-270m"}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edge.extract.escalation import Evidence, ungrounded
+from edge.extract.escalation import ungrounded
+from edge.extract.evidence import Evidence, grounded
 from edge.extract.grounding import ground, numbers_in, parse_dates, squash
 from edge.extract.tier import TierResult
 
@@ -61,13 +62,12 @@ def test_number_helpers_read_both_conventions():
 
 
 def test_tier_loop_evidence_grounds_later_tiers_and_escalates(tmp_path):
-    ctx = type("Ctx", (), {"route": type("R", (), {"options": {}})(), "config": type("C", (), {"models": {}})()})()
-    evidence = Evidence(ctx)
     first = TierResult(tier="ocr-small", status="ok", data={"total_amount": 1.0}, ocr={"text": OCR})
-    evidence.after(first, spec=None)
+    first, known = grounded(first, Evidence())
     assert ungrounded(first, None)["fields"] == ["total_amount"]
     second = TierResult(tier="vision", status="ok", data={"total_amount": 1247.5})
-    evidence.after(second, spec=None)
+    second, after = grounded(second, known)
     assert ungrounded(second, None) is None
-    assert evidence.grounding == {"ocr-small": {"checked": True, "unfound": ["total_amount"]},
-                                  "vision": {"checked": True, "unfound": []}}
+    assert after.grounding == {"ocr-small": {"checked": True, "unfound": ["total_amount"]},
+                               "vision": {"checked": True, "unfound": []}}
+    assert known.grounding == {"ocr-small": {"checked": True, "unfound": ["total_amount"]}}  # a value: unchanged

@@ -73,7 +73,7 @@ def test_ocr_small_never_returns_a_description_even_when_its_model_writes_one(sc
                                        "tiers": ["ocr-small"]}]})
     pipeline = Pipeline(config)
     try:
-        pipeline.engines.get("ocr-small").text.complete = writer.complete
+        pipeline.engines.get("ocr-small-text").complete = writer.complete  # the text model the ocr model implies
         job = stat_job(page, page.parent)
         outcome = pipeline.run(job)
         pipeline.write(job, outcome)

@@ -10,7 +10,7 @@ from edge.configure import parse_config
 from edge.engines.base import Completion, CompletionRequest
 from edge.errors import ConfigError
 from edge.extract import prompts, schemas, validate
-from edge.extract.vision import merge
+from edge.extract.pages import merge
 
 
 def spec(name: str = "invoice") -> schemas.SchemaSpec:
