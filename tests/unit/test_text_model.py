@@ -18,18 +18,11 @@ from edge.configure import load_config, parse_config
 from edge.errors import ConfigError
 from edge.gpu import DeclaredDevice, Scheduler
 from edge.pipeline import Pipeline, stat_job
-from tests.conftest import ROOT, run_edge
-from tests.docs_helpers import draw_text_page
-from tests.gpu_helpers import TierProbe
+from tests.helpers import ROOT
+from tests.helpers.documents import draw_text_page
+from tests.helpers.gpu_probes import TierProbe
 
-PROBE = "tests.gpu_helpers:TierProbe"
-
-
-def test_the_shipped_text_model_is_listed_as_a_model_of_its_own():
-    listed = run_edge("models", "--config", str(ROOT / "models.toml"))
-    assert listed.returncode == 0, listed.stderr
-    row = next(line for line in listed.stdout.splitlines() if "small-text" in line)
-    assert "llamacpp" in row and "text model of" in row
+PROBE = "tests.helpers.gpu_probes:TierProbe"
 
 
 def test_the_older_form_implies_a_model_named_after_the_ocr_model():
@@ -60,16 +53,6 @@ def test_a_text_model_that_cannot_be_one_stops_the_start(models, key):
     with pytest.raises(ConfigError) as caught:
         parse_config({"models": models})
     assert key in caught.value.message
-
-
-def test_the_doctor_checks_the_text_model_on_its_own_line(tmp_path):
-    config = tmp_path / "models.toml"
-    config.write_text('[models.reader]\nengine = "ocr"\ntext_model = "picker"\n\n'
-                      '[models.picker]\nengine = "llamacpp"\nmodel = "/nowhere/picker.gguf"\n')
-    doctor = run_edge("doctor", "--config", str(config), "--state-dir", str(tmp_path / "state"))
-    out = doctor.stdout + doctor.stderr
-    assert "model picker" in out and "/nowhere/picker.gguf" in out
-    assert "close calls go to model picker" in out
 
 
 def _receipt_with_two_dates(path: Path) -> Path:
