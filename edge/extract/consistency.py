@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .tier import summed
+
 SAMPLE_TEMPERATURE = 0.2
 
 
@@ -116,8 +118,8 @@ def combine(results: list[Any], seeds: list[int]) -> Any:
         return results[0]
     outcome = vote([result.data for result in valid])
     merged = dataclasses.replace(valid[0], data=outcome.result, reasons=list(valid[0].reasons))
-    merged.usage = _summed([result.usage for result in results])
-    merged.timings_ms = _summed([result.timings_ms for result in results])
+    merged.usage = summed([result.usage for result in results])
+    merged.timings_ms = summed([result.timings_ms for result in results])
     merged.model = {**(valid[0].model or {}), "samples": {"n": len(results), "seeds": seeds,
                                                           "temperature": SAMPLE_TEMPERATURE}}
     if len(valid) < len(results):
@@ -128,11 +130,3 @@ def combine(results: list[Any], seeds: list[int]) -> Any:
         merged.reasons.append({"code": "samples_disagree", "fields": outcome.fields,
                                "message": f"{len(results)} samples disagree on: {', '.join(outcome.fields)}"})
     return merged
-
-
-def _summed(dicts: list[dict[str, Any]]) -> dict[str, Any]:
-    total: dict[str, Any] = {}
-    for item in dicts:
-        for key, value in (item or {}).items():
-            total[key] = total.get(key, 0) + value
-    return total

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +10,7 @@ from ..engines.base import Completion
 from ..media.image import PreparedPage
 from . import validate
 from .layout import Page
-from .tier import PageRecord, Reason
+from .tier import PageRecord, Reason, summed
 
 
 def read_page(page: Page) -> PageRecord:
@@ -52,11 +51,7 @@ def timed_pages(pages: Iterator[Any], timings: dict[str, float]) -> Iterator[Any
 
 
 def engine_timings(completions: list[Completion]) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
-    for completion in completions:
-        for key, value in completion.timings_ms.items():
-            totals[key] += value
-    return {key: round(value, 3) for key, value in totals.items()}
+    return {key: round(value, 3) for key, value in summed(c.timings_ms for c in completions).items()}
 
 
 def usage(completions: list[Completion]) -> dict[str, int]:
@@ -106,11 +101,7 @@ def _merged_value(found: list[tuple[int, Any, float | None]]) -> Any:
 
 
 def summed_timings(records: list[PageRecord]) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
-    for record in records:
-        for key, value in record["timings_ms"].items():
-            totals[key] += value
-    return dict(totals)
+    return summed(record["timings_ms"] for record in records)
 
 
 def summed_usage(records: list[PageRecord]) -> dict[str, int]:

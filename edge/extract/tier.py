@@ -3,7 +3,7 @@ with its PageRecords and Reasons (typed dicts: they go into the sidecar as they 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Required, TypedDict
 
@@ -50,6 +50,15 @@ def setting(ctx: Any, engine: Any, key: str, default: Any) -> Any:
         return ctx.route.options[key]
     value = getattr(engine.options, key, None)
     return default if value is None else value
+
+
+def summed(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Key by key totals of timings or token counts (of pages, samples, tiers)."""
+    total: dict[str, Any] = {}
+    for item in items:
+        for key, value in (item or {}).items():
+            total[key] = total.get(key, 0) + value
+    return total
 
 
 def text_model(ctx: Any, engine: Any) -> tuple[Callable[[CompletionRequest], Completion], Any]:

@@ -13,7 +13,6 @@ PageRecords and its reasons Reasons (edge.extract.tier).
 from __future__ import annotations
 
 import importlib
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,7 +21,7 @@ from ..errors import ConfigError, EngineUnavailable
 from ..extract import consistency, escalation, schemas
 from ..extract.evidence import Evidence, grounded, hint, keep_ocr, sidecar_ocr
 from ..extract.schemas import SchemaSpec
-from ..extract.tier import Reason, TierResult
+from ..extract.tier import Reason, TierResult, summed
 from .base import Review, TaskContext, TaskOutput
 
 ADMITS_EACH_MODEL = True  # each tier attempt takes its own model's admission (GPU lease, workers)
@@ -102,7 +101,7 @@ def output(spec: SchemaSpec, results: list[TierResult], known: Evidence | None =
         review.flag(**reason)
     review.disagreements = best.disagreements
     _flag_fields(review, best, spec)
-    timings = _timings(results)
+    timings = summed(result.timings_ms for result in results)
     if known.read_ms:
         timings["ocr"] = timings.get("ocr", 0.0) + known.read_ms
     return TaskOutput(
@@ -139,12 +138,6 @@ def _model_block(best: TierResult) -> dict[str, Any]:
     return block
 
 
-def _timings(results: list[TierResult]) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
-    for result in results:
-        for key, value in result.timings_ms.items():
-            totals[key] += value
-    return dict(totals)
 
 
 def _extra(results: list[TierResult], best: TierResult, known: Evidence, keep_ocr: bool) -> dict[str, Any]:
