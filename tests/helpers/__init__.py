@@ -64,6 +64,15 @@ def error_of(path: Path) -> Path:
     return path.with_name(path.name + ".error.json")
 
 
+def arrive(inbox: Path, name: str, data: bytes) -> Path:
+    """Deliver a file the way a sync tool does: written aside, then renamed into the inbox."""
+    aside = inbox.parent / f".{name}.part"
+    aside.write_bytes(data)
+    target = inbox / name
+    os.replace(aside, target)
+    return target
+
+
 def validate_sidecar(path_or_doc: Path | dict) -> dict:
     """Load (if a path) and validate one sidecar against the published schema."""
     doc = json.loads(Path(path_or_doc).read_text()) if not isinstance(path_or_doc, dict) else path_or_doc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import ROOT, edge_env, error_of, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers import ROOT, arrive, edge_env, error_of, sidecar_of, validate_sidecar, wait_for, write_config
 from tests.helpers import audio as h
 from tests.helpers.daemon import DaemonProcess
 
@@ -28,15 +27,6 @@ task = "transcribe"
 model = "asr"
 options = {companions = ["srt"]}
 """
-
-
-def drop(inbox: Path, name: str, data: bytes) -> Path:
-    """Arrive the way a sync tool delivers: written aside, then renamed in."""
-    aside = inbox.parent / f".{name}.part"
-    aside.write_bytes(data)
-    target = inbox / name
-    os.replace(aside, target)
-    return target
 
 
 def bad_recordings(tmp: Path, speech: np.ndarray) -> dict[str, bytes]:
@@ -59,10 +49,10 @@ def test_the_daemon_keeps_running_after_bad_recordings(tmp_path):
     speech = h.join([h.speech_samples(text, tmp_path) for text in h.SENTENCES[:2]])
     daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
     try:
-        bad = [drop(inbox, name, data) for name, data in bad_recordings(tmp_path, speech).items()]
+        bad = [arrive(inbox, name, data) for name, data in bad_recordings(tmp_path, speech).items()]
         wait_for(lambda: all(error_of(p).exists() for p in bad), 120, what="error sidecars for every bad file")
         assert daemon.proc.poll() is None, daemon.log()
-        good = drop(inbox, "memo.wav", h.write_audio(tmp_path / "memo.wav", speech).read_bytes())
+        good = arrive(inbox, "memo.wav", h.write_audio(tmp_path / "memo.wav", speech).read_bytes())
         wait_for(lambda: sidecar_of(good).exists(), 120, what="the good recording's sidecar")
         assert daemon.proc.poll() is None, daemon.log()
     finally:
@@ -125,7 +115,7 @@ def test_a_model_folder_without_tokenizer_is_refused_at_start_and_per_file(tmp_p
     try:
         assert daemon.count("event=model_check model=asr level=fail") == 1
         assert "lacks tokenizer.json" in daemon.log() and "would download" in daemon.log()
-        memo = drop(inbox, "memo.wav", h.write_audio(tmp_path / "memo.wav", h.silence(1)).read_bytes())
+        memo = arrive(inbox, "memo.wav", h.write_audio(tmp_path / "memo.wav", h.silence(1)).read_bytes())
         wait_for(lambda: error_of(memo).exists(), 60, what="the error sidecar")
     finally:
         daemon.terminate()

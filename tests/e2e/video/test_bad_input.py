@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import arrive, error_of, sidecar_of, validate_sidecar, wait_for, write_config
 from tests.helpers import audio as ah
-from tests.helpers import error_of, sidecar_of, validate_sidecar, wait_for, write_config
 from tests.helpers import video as vh
 from tests.helpers.daemon import DaemonProcess
 
@@ -29,14 +28,6 @@ task = "describe"
 tiers = ["ocr"]
 options = {frames = {mode = "uniform", max = 2}, transcribe = true}
 """
-
-
-def drop(inbox: Path, name: str, data: bytes) -> Path:
-    aside = inbox.parent / f".{name}.part"
-    aside.write_bytes(data)
-    target = inbox / name
-    os.replace(aside, target)
-    return target
 
 
 def scrambled(data: bytes) -> bytes:
@@ -66,11 +57,11 @@ def test_bad_videos_get_clear_outcomes_and_the_daemon_keeps_going(tmp_path):
     speech = ah.speech_samples(ah.SENTENCES[1], tmp_path)
     daemon = DaemonProcess(inbox, config, tmp_path / "state").wait_ready()
     try:
-        files = [drop(inbox, name, data) for name, data in bad_videos(tmp_path, speech).items()]
+        files = [arrive(inbox, name, data) for name, data in bad_videos(tmp_path, speech).items()]
         wait_for(lambda: all(sidecar_of(p).exists() or error_of(p).exists() for p in files), 180,
                  what="an outcome for every bad video")
         assert daemon.proc.poll() is None, daemon.log()
-        good = drop(inbox, "after.mp4", vh.write(tmp_path / "after.mp4", vh.Clip(2)).read_bytes())
+        good = arrive(inbox, "after.mp4", vh.write(tmp_path / "after.mp4", vh.Clip(2)).read_bytes())
         wait_for(lambda: sidecar_of(good).exists(), 120, what="the next good video's sidecar")
         assert daemon.proc.poll() is None, daemon.log()
     finally:
