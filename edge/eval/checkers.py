@@ -27,7 +27,7 @@ from typing import Any
 from rapidfuzz import fuzz, utils
 
 OUTCOMES = ("correct", "wrong", "hallucinated", "missing", "schema_error", "refusal")
-CHECKERS = ("exact", "numeric", "date", "fuzzy", "list", "currency")
+CHECKERS = ("exact", "numeric", "date", "fuzzy", "list", "currency", "company")
 FUZZY_THRESHOLD = 85.0
 AMOUNT_ABS_TOL = 0.01
 AMOUNT_REL_TOL = 1e-4
@@ -160,18 +160,52 @@ def check_exact(truth: Any, predicted: Any) -> tuple[bool, str]:
     return normalise_identifier(truth) == normalise_identifier(predicted), ""
 
 
-CURRENCY_SIGNS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "fr.": "CHF", "sfr": "CHF",
-                  "₹": "INR", "dollar": "USD", "euro": "EUR", "pound": "GBP"}
+CURRENCY_SIGNS = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "fr.": "CHF", "fr": "CHF",
+                  "sfr": "CHF", "₹": "INR", "rs": "INR", "rs.": "INR", "rupee": "INR", "zł": "PLN", "zl": "PLN",
+                  "rm": "MYR", "dollar": "USD", "euro": "EUR", "pound": "GBP"}
+
+
+def currency_code(value: Any) -> str:
+    """"$", "usd" and "dollars" all read as USD; "Rs", "₹" and "INR" as INR."""
+    text = str(value).strip().casefold()
+    return CURRENCY_SIGNS.get(text) or CURRENCY_SIGNS.get(text.rstrip("s")) or text.upper()
 
 
 def check_currency(truth: Any, predicted: Any) -> tuple[bool, str]:
-    """A currency as its ISO code: "$" and "usd" both read as USD."""
+    """A currency as its ISO code, whichever sign or code was printed."""
     if not isinstance(predicted, str):
         raise SchemaMismatch(f"{type(predicted).__name__} is not a currency")
-    def code(value: Any) -> str:
-        text = str(value).strip().casefold().rstrip("s")
-        return CURRENCY_SIGNS.get(text, text.upper())
-    return code(truth) == code(predicted), f"read as {code(predicted)}"
+    return currency_code(truth) == currency_code(predicted), f"read as {currency_code(predicted)}"
+
+
+_LEGAL_FORM = re.compile(
+    r"\b(sdn\.? ?bhd|bhd|s/b|pvt\.? ?ltd|private limited|ltd|limited|llc|l\.l\.c|inc|incorporated|corp|corporation|"
+    r"co|company|gmbh|mbh|ag|kg|kgaa|ohg|gbr|ug|e\.? ?k|e\.? ?v|s\.?a\.?s|sas|sarl|s\.?a\.?r\.?l|eurl|s\.?a|s\.?l|"
+    r"s\.?p\.?a|s\.?r\.?l|b\.?v|n\.?v|vof|pty|plc|llp|pte|oy|ab|a/s|aps|sp\.? z o\.?o|sp z oo|s\.?c)\b\.?",
+    re.IGNORECASE)
+
+
+def company_words(value: Any) -> list[str]:
+    """A company name's words without legal forms, case, accents or punctuation:
+    "IKEA Deutschland GmbH & Co. KG" -> ["ikea", "deutschland"]."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = _LEGAL_FORM.sub(" ", text)
+    return re.findall(r"[^\W_]+", text.replace("&", " "))
+
+
+def check_company(truth: Any, predicted: Any) -> tuple[bool, str]:
+    """The same company as a person would judge it: legal forms and case do not count, and a
+    name is right when it is the trading name at the start of the full one (IKEA / IKEA Deutschland)."""
+    if isinstance(predicted, (dict, list)):
+        raise SchemaMismatch(f"{type(predicted).__name__} is not a name")
+    want, got = company_words(truth), company_words(predicted)
+    if want and got:
+        shorter, longer = sorted((want, got), key=len)
+        if longer[:len(shorter)] == shorter:
+            return True, "same name without legal form"
+    ratio = fuzzy_ratio(" ".join(want), " ".join(got))
+    return ratio >= FUZZY_THRESHOLD, f"token ratio {ratio:.0f} without legal forms (>= {FUZZY_THRESHOLD:.0f} passes)"
 
 
 def check_numeric(truth: Any, predicted: Any) -> tuple[bool, str]:
@@ -225,10 +259,11 @@ def _item_matches(truth: dict[str, Any], predicted: dict[str, Any]) -> bool:
 
 CHECK: dict[str, Callable[[Any, Any], tuple[bool, str]]] = {
     "exact": check_exact, "numeric": check_numeric, "date": check_date,
-    "fuzzy": check_fuzzy, "list": check_list, "currency": check_currency,
+    "fuzzy": check_fuzzy, "list": check_list, "currency": check_currency, "company": check_company,
 }
 
 _AMOUNT = re.compile(r"(amount|total|subtotal|tax|vat|price|cost|balance|due|paid|fee|charge|quantity|qty)")
+_COMPANY = re.compile(r"(vendor|merchant|issuer|seller|supplier|company|store|shop|payee)")
 _IDENT = re.compile(r"(number|_no|_id|^id$|code|iban|reference|ref$|currency|npi)")
 
 
@@ -243,6 +278,8 @@ def checker_for(name: str, truth: Any) -> str:
         return "currency"
     if _IDENT.search(name):
         return "exact"
+    if _COMPANY.search(name) and isinstance(truth, str):
+        return "company"
     if _AMOUNT.search(name) or isinstance(truth, (int, float)):
         return "numeric"
     return "fuzzy"

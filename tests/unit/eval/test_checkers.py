@@ -164,3 +164,39 @@ def test_the_report_gives_the_hallucination_rate_per_engine():
     assert summary["hallucination_rate"] == 0.5
     assert summary["by_engine"]["ocr:ocr-small"] == {"fields": 2, "accuracy": 0.5, "hallucinated": 1,
                                                       "hallucination_rate": 0.5}
+
+
+# -- company names and currencies as a person judges them ----------------------------
+
+
+@pytest.mark.parametrize("truth, predicted", [
+    ("Coolblue B.V.", "Coolblue"),
+    ("toom Baumarkt GmbH", "TOOM BAUMARKT"),
+    ("IKEA", "IKEA Deutschland GmbH & Co. KG"),
+    ("Tata Consultancy Services Pvt. Ltd.", "TATA CONSULTANCY SERVICES"),
+    ("Société Générale S.A.", "Societe Generale"),
+    ("SYARIKAT PERNIAGAAN GIN KEE SDN BHD", "Syarikat Perniagaan Gin Kee"),
+])
+def test_company_names_compare_without_legal_forms(truth, predicted):
+    assert ck.checker_for("vendor_name", truth) == "company"
+    assert ck.check_field("vendor_name", truth, predicted).outcome == "correct"
+
+
+@pytest.mark.parametrize("truth, predicted", [
+    ("Coolblue B.V.", "Bol.com B.V."),
+    ("toom Baumarkt GmbH", "OBI GmbH & Co. KG"),
+    ("IKEA Deutschland GmbH & Co. KG", "Deutschland GmbH"),
+    ("Azure Interior", "Me gusta olive"),
+])
+def test_company_checker_still_fails_a_different_company(truth, predicted):
+    assert ck.check_field("merchant_name", truth, predicted).outcome == "wrong"
+
+
+@pytest.mark.parametrize("truth, predicted", [("INR", "Rs"), ("INR", "₹"), ("INR", "Rs."), ("EUR", "€"),
+                                              ("PLN", "zł"), ("USD", "dollars")])
+def test_currency_signs_and_codes_are_one(truth, predicted):
+    assert ck.check_field("currency", truth, predicted).outcome == "correct"
+
+
+def test_currency_checker_fails_another_currency():
+    assert ck.check_field("currency", "INR", "$").outcome == "wrong"
