@@ -15,9 +15,10 @@ from decimal import Decimal, InvalidOperation
 CURRENCY_CODES = {
     "RM": "MYR", "MYR": "MYR", "US$": "USD", "USD": "USD", "$": "USD", "S$": "SGD", "SGD": "SGD",
     "A$": "AUD", "AUD": "AUD", "€": "EUR", "EUR": "EUR", "£": "GBP", "GBP": "GBP", "¥": "JPY",
-    "₹": "INR", "INR": "INR", "CHF": "CHF", "FR.": "CHF", "SFR": "CHF", "RP": "IDR",
+    "₹": "INR", "INR": "INR", "RS": "INR", "RS.": "INR", "CHF": "CHF", "FR.": "CHF", "SFR": "CHF", "RP": "IDR",
+    "ZŁ": "PLN", "PLN": "PLN", "C$": "CAD", "CA$": "CAD", "CAD": "CAD", "SEK": "SEK", "NOK": "NOK", "DKK": "DKK",
 }
-_CURRENCY = r"RM|MYR|US\$|S\$|A\$|USD|EUR|GBP|CHF|SGD|AUD|INR|SFr|Fr\.|Rp|[$€£¥₹]"
+_CURRENCY = r"RM|MYR|US\$|S\$|A\$|CA?\$|USD|EUR|GBP|CHF|SGD|AUD|INR|CAD|PLN|SEK|NOK|DKK|SFr|Fr\.|Rs\.?|Rp|zł|[$€£¥₹]"
 _NUMBER = (r"\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"  # grouped: 1,234.56 / 1.234,56 / 1'234.50
            r"|\d{1,3}(?: \d{3})+,\d{2}"  # 1 234,56
            r"|\d+(?:[.,]\d{1,4})?")  # plain: 9.00 / 12,50 / 1247
@@ -64,8 +65,12 @@ def parse_number(digits: str) -> Decimal | None:
         decimal = ","
     elif digits.count(".") == 1 and not re.search(r"\.\d{3}$", digits):
         decimal = "."
+    elif re.fullmatch(r"\d{1,3}(?:([.,])\d{3})+\1\d{2}", digits):
+        decimal = digits[-3]  # 1.129.00: OCR lost the comma; two digits after the last separator are cents
     else:
         decimal = None  # every separator groups thousands
+    if decimal and digits.count(decimal) > 1:  # 1.129.00: only the last one is the decimal point
+        digits = digits[:-3].replace(decimal, "") + digits[-3:]
     thousands = {"," : ".", ".": ","}.get(decimal or "", ".,")
     cleaned = re.sub(f"[{re.escape(thousands)}]", "", digits)
     if decimal:

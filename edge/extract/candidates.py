@@ -329,8 +329,30 @@ def find_orgs(ctx: Context, rule: FieldRule) -> list[Candidate]:
         candidate.score += 1.0 + _org_shape(candidate.value)
     page = ctx.pages[0] if ctx.pages else None
     if page is not None:
-        found += _letterhead(page)
+        found += _letterhead(page) + _legal_lines(page)
+        recipient = recipient_block(page)
+        found = [candidate for candidate in found
+                 if candidate.page != page.number or candidate.line not in recipient]
     return found
+
+
+RECIPIENT_ROWS = 6  # a recipient's address block: its label, a name, a street, a town, a country
+
+
+def recipient_block(page: Page) -> set[int]:
+    """Indexes of the lines in a `Bill to` / `Kunde` / `Client` block: the label's line, what follows it
+    on its row, and the rows below it in its column. The issuer is never printed there."""
+    inside: set[int] = set()
+    for line in page.lines:
+        hit = L.best_label(line.text, L.RECIPIENT)
+        if not hit or not hit.weight or hit.start > 0:
+            continue
+        inside.add(line.index)
+        inside.update(other.index for other in page.same_row_right(line)[:1])
+        column = (line.x0 - 2 * line.height, line.x0 + 0.45 * page.width)
+        for row in page.rows[line.row + 1:line.row + 1 + RECIPIENT_ROWS]:
+            inside.update(other.index for other in row if column[0] <= other.x0 <= column[1])
+    return inside
 
 
 def _org_name(text: str) -> str | None:
@@ -353,6 +375,20 @@ def _letterhead(page: Page) -> list[Candidate]:
             size = min(0.8, 0.8 * (first.height / median - 1))
             score = 1.2 + _org_shape(text) - 0.25 * row_number + size
             out.append(Candidate(text, text, page.number, first.index, score, "top of the page"))
+    return out
+
+
+def _legal_lines(page: Page) -> list[Candidate]:
+    """The issuer's legal line below the letterhead (a footer's `Muster GmbH · HRB 1234 · IBAN …`):
+    the part of a line that ends in a legal form, cut from its registration and bank details."""
+    out = []
+    for row in page.rows[TOP_ROWS:]:
+        for line in row:
+            for part in re.split(r"\s[·•|]\s|\s[-–]\s|;|,\s(?=[A-Z][a-z]+:)", line.text):
+                match = L.LEGAL_SUFFIX.search(part)
+                text = _org_name(part[:match.end()]) if match else None
+                if text and len(text.split()) <= 8:
+                    out.append(Candidate(text, text, page.number, line.index, 0.6 + _org_shape(text), "legal line"))
     return out
 
 

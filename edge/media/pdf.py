@@ -117,7 +117,42 @@ def _text_layer(document, index: int) -> TextLayer:
         raise InputError(f"cannot read the text of PDF page {index + 1}: {exc}", code="corrupt") from None
     finally:
         page.close()
-    return TextLayer([run for run in runs if run.text.strip()], width, height)
+    return TextLayer(join_tracked([run for run in runs if run.text.strip()]), width, height)
+
+
+TRACKED_MIN = 3  # letters set one by one (tracked headings): `A z u r e` as separate runs
+
+
+def join_tracked(runs: list[TextRun]) -> list[TextRun]:
+    """Runs of single letters on one baseline, set one by one as tracked type is, joined into words:
+    a space only where the gap is clearly wider than the spacing between the letters."""
+    out: list[TextRun] = []
+    group: list[TextRun] = []
+    for run in [*runs, None]:
+        if run is not None and len(run.text) == 1 and (not group or _next_letter(group[-1], run)):
+            group.append(run)
+            continue
+        out.extend([_word_runs(group)] if len(group) >= TRACKED_MIN else group)
+        group = [run] if run is not None and len(run.text) == 1 else []
+        if run is not None and not group:
+            out.append(run)
+    return out
+
+
+def _next_letter(previous: TextRun, run: TextRun) -> bool:
+    height = max(previous.y1 - previous.y0, run.y1 - run.y0, 1.0)
+    same_line = abs(previous.y1 - run.y1) < 0.3 * height
+    return same_line and previous.x1 - 1 <= run.x0 < previous.x1 + 2.5 * height
+
+
+def _word_runs(letters: list[TextRun]) -> TextRun:
+    gaps = [b.x0 - a.x1 for a, b in zip(letters, letters[1:], strict=False)]
+    typical = sorted(gaps)[len(gaps) // 2]
+    height = max(run.y1 - run.y0 for run in letters)
+    text = letters[0].text
+    for gap, letter in zip(gaps, letters[1:], strict=False):
+        text += (" " if gap > max(1.8 * typical, typical + 0.3 * height) else "") + letter.text
+    return TextRun(text, letters[0].x0, min(r.y0 for r in letters), letters[-1].x1, max(r.y1 for r in letters))
 
 
 def _run(textpage, index: int, height: float) -> TextRun:

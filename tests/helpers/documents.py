@@ -268,3 +268,50 @@ def born_digital_invoice_pdf(path: Path, scanned: Image.Image | None = None) -> 
         pdf.image(scanned, x=0, y=0, w=pdf.w, h=pdf.h)
     pdf.output(str(path))
     return path
+
+
+def tracked(pdf, x: float, y: float, text: str, spacing: float) -> None:
+    """Letters set one by one with extra space between them, as tracked headings are in real PDFs."""
+    for char in text:
+        if char != " ":
+            pdf.text(x, y, char)
+        x += pdf.get_string_width(char) + spacing
+
+
+def customer_first_invoice_pdf(path: Path) -> Path:
+    """An invoice laid out the other way round: the recipient's address window at the top, the issuer's
+    name in tracked letters below it, the due date printed before the invoice date, net, VAT and gross
+    in German style, and the issuer's legal line in the footer."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("dejavu", "", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf.add_font("dejavu", "B", "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+    pdf.add_page()
+    pdf.set_font("dejavu", size=10)
+    for index, text in enumerate(["Rechnungsempfänger:", "Strategic Corp", "Lindenweg 4", "80331 München"]):
+        pdf.text(50, 60 + 14 * index, text)
+    pdf.set_font("dejavu", "B", 18)
+    tracked(pdf, 330, 70, "Azure Interior", 3.0)
+    pdf.set_font("dejavu", size=10)
+    pdf.text(330, 88, "Hauptstrasse 7, 10115 Berlin")
+    pdf.set_font("dejavu", "B", 14)
+    tracked(pdf, 50, 170, "RECHNUNG", 4.0)
+    pdf.set_font("dejavu", size=10)
+    rows = [("Fällig am:", "30.04.2024"), ("Rechnungsdatum:", "31.03.2024"), ("Rechnung Nr.:", "2024-0417"),
+            ("Kundennummer:", "K-88123")]
+    for index, (label, value) in enumerate(rows):
+        pdf.text(50, 200 + 16 * index, label)
+        pdf.text(170, 200 + 16 * index, value)
+    for index, (item, amount) in enumerate([("Sofa Modell Oslo", "949,00 €"), ("Lieferung", "180,00 €")]):
+        pdf.text(50, 300 + 16 * index, item)
+        pdf.text(450, 300 + 16 * index, amount)
+    for index, (label, amount) in enumerate([("Nettobetrag", "1.129,00 €"), ("USt. 19 %", "214,51 €"),
+                                             ("Bruttobetrag", "1.343,51 €")]):
+        pdf.text(330, 360 + 16 * index, label)
+        pdf.text(450, 360 + 16 * index, amount)
+    pdf.set_font("dejavu", size=8)
+    pdf.text(50, 800, "Azure Interior GmbH · Amtsgericht Berlin HRB 123456 · USt-IdNr. DE123456789 · "
+                      "IBAN DE02 1203 0000 0000 2020 51")
+    pdf.output(str(path))
+    return path

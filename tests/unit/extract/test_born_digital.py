@@ -93,3 +93,17 @@ def test_date_order_option_or_another_date_on_the_page_decides(tmp_path, monkeyp
     finally:
         pipeline.engines.close()
     assert outcome.doc["result"]["date"] == "2024-03-04" and not outcome.doc["review"]["needs_review"]
+
+
+def test_customer_block_first_tracked_letters_and_german_amounts(tmp_path):
+    """The wrong answers seen on real invoices: the customer as vendor, `A z u r e`, the due date,
+    the net amount, 1.129,00 read as 112900."""
+    doc = extract(docs.customer_first_invoice_pdf(tmp_path / "rechnung.pdf"))
+    fields = doc["result"]
+    assert "Azure Interior" in doc["ocr"]["text"] and "RECHNUNG" in doc["ocr"]["text"]
+    assert "Strategic" not in str(fields["vendor_name"])
+    assert "Azure Interior" in str(fields["vendor_name"])
+    assert fields["invoice_number"] == "2024-0417"
+    assert fields["date"] == "2024-03-31"
+    assert fields["total_amount"] == pytest.approx(1343.51)
+    assert fields["currency"] == "EUR"
