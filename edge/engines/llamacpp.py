@@ -121,6 +121,48 @@ def route_native_logs() -> None:
     _log_installed = True
 
 
+# -- Intel AMX: no weight repacking ---------------------------------------------------------------
+
+
+def cpu_has_amx(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether the CPU flags list Intel AMX (amx_int8, amx_tile, amx_bf16)."""
+    try:
+        lines = Path(cpuinfo).read_text().splitlines()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[-1].split() for line in lines if line.startswith("flags")), [])
+    return any(flag.startswith("amx") for flag in flags)
+
+
+def avoid_amx_repack() -> bool:
+    """On an AMX CPU, make every llama.cpp model load with `use_extra_bufts = False`.
+
+    llama.cpp built natively repacks Q4_K weights into its AMX buffer type there, and the first
+    decode segfaults in ggml_backend_amx_mul_mat (llama.cpp issue 20824). Llama(...) has no
+    argument for it: it fills `llama_model_params` from llama_model_default_params() and loads the
+    model within __init__, so the defaults are wrapped (once, process-wide). True when in effect.
+    """
+    if not cpu_has_amx():
+        return False
+    from llama_cpp import llama_cpp as lib
+
+    defaults = lib.llama_model_default_params
+    if hasattr(defaults, "edge_defaults"):
+        return True
+    if not any(field[0] == "use_extra_bufts" for field in lib.llama_model_params._fields_):
+        return False  # a llama.cpp too old to have the switch
+
+    def no_repack() -> Any:
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    no_repack.edge_defaults = defaults  # type: ignore[attr-defined]  # marks the wrapper, keeps llama.cpp's own
+    lib.llama_model_default_params = no_repack
+    log.info("Intel AMX CPU: llama.cpp loads models without extra buffer types (llama.cpp #20824)")
+    return True
+
+
 # -- the engine ------------------------------------------------------------------------------------
 
 
@@ -246,6 +288,7 @@ class LlamaCppEngine(Engine):
     def _construct(self) -> Any:
         Llama = fast_llama_class()
         route_native_logs()
+        avoid_amx_repack()
         kwargs: dict[str, Any] = dict(
             model_path=str(self.model_path), n_ctx=self.options.n_ctx, n_gpu_layers=self.gpu_layers(),
             seed=self.options.seed, verbose=False,

@@ -1,9 +1,10 @@
 """A real OpenAI-compatible server for tests: llama-cpp-python's, on 127.0.0.1.
 
-`python -m llama_cpp.server --config_file F` with the embedded Gemma 3 270M
-(text) and, when given, the tiny GGUF vision pair (model + mmproj, through
-llama.cpp's mtmd). Started on a free port, ready when `/v1/models` answers,
-stopped by the caller (or the context manager).
+`python -m llama_cpp.server --config_file F` (behind edge's Intel AMX guard,
+`avoid_amx_repack`) with the embedded Gemma 3 270M (text) and, when given, the
+tiny GGUF vision pair (model + mmproj, through llama.cpp's mtmd). Started on a
+free port, ready when `/v1/models` answers, stopped by the caller (or the
+context manager).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from tests.helpers.openai_double import free_port
 
 GEMMA = "gemma3-270m"
 VISION = "tiny-vision"
+ROOT = Path(__file__).resolve().parents[2]
+# `python -m llama_cpp.server`, after edge's AMX guard (its settings have no use_extra_bufts)
+SERVE = ("import runpy; from edge.engines.llamacpp import avoid_amx_repack; avoid_amx_repack(); "
+         "runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)")
 
 
 class LlamaServer:
@@ -47,8 +52,8 @@ class LlamaServer:
 
     def start(self) -> LlamaServer:
         with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--config_file", str(self.config)],
-                                         stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([sys.executable, "-c", SERVE, "--config_file", str(self.config)],
+                                         stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         wait_for(self._ready, 120, interval=0.2, what=f"llama_cpp.server on port {self.port}")
         return self
 
