@@ -136,6 +136,8 @@ def _date_candidate(ctx: Context, page: Page, line: Line, token: dates.DateToken
         score, why = score + 0.8, why + ", with a time (a transaction's timestamp)"
     if line.height > 1.6 * page.median_height:
         score, why = score - 0.5, why + ", in large type (a stamp)"
+    if _title_row(page, line):
+        score, why = score + 2.5, "the date in the document's title"
     undecided = token.ambiguous and ctx.date_order.order is None
     return [Candidate(value.isoformat(), token.text, page.number, line.index, score, why,
                       alternatives if undecided else [])]
@@ -305,7 +307,31 @@ def _text(text: str) -> str | None:
 
 
 def find_identifiers(ctx: Context, rule: FieldRule) -> list[Candidate]:
-    return find_labelled(ctx, rule, _identifier)
+    found = find_labelled(ctx, rule, _identifier)
+    if set(L.INVOICE_NUMBER.strong) <= set(rule.labels.strong):
+        found += _title_numbers(ctx)
+    return found
+
+
+def row_text(page: Page, line: Line) -> str:
+    return " ".join(other.text.strip() for other in page.rows[line.row])
+
+
+def _title_row(page: Page, line: Line) -> bool:
+    return bool(L.DOCUMENT_TITLE.match(row_text(page, line)))
+
+
+def _title_numbers(ctx: Context) -> list[Candidate]:
+    """The number in a document's title, `Mietrechnung Nr. 9314110911/00/M/00/N vom 01.10.2018`."""
+    found = []
+    for page in ctx.pages:
+        for row in page.rows:
+            text = row_text(page, row[0])
+            match = L.DOCUMENT_TITLE.match(text)
+            number = _identifier(text[match.end():]) if match else None
+            if number and not dates.find(number):
+                found.append(Candidate(number, number, page.number, row[0].index, 3.5, "the document's title"))
+    return found
 
 
 def find_people(ctx: Context, rule: FieldRule) -> list[Candidate]:
@@ -325,6 +351,7 @@ STAMP_ANGLE = 8.0  # degrees off the page's own lines: a stamp or a scribble, no
 
 def find_orgs(ctx: Context, rule: FieldRule) -> list[Candidate]:
     found = find_labelled(ctx, rule, _org_name) if rule.labels.strong or rule.labels.labels else []
+    found = [candidate for candidate in found if not ctx.is_label(candidate.text)] + _party_sections(ctx, rule)
     for candidate in found:
         candidate.score += 1.0 + _org_shape(candidate.value)
     page = ctx.pages[0] if ctx.pages else None
@@ -334,6 +361,40 @@ def find_orgs(ctx: Context, rule: FieldRule) -> list[Candidate]:
         found = [candidate for candidate in found
                  if candidate.page != page.number or candidate.line not in recipient]
     return found
+
+
+def _party_sections(ctx: Context, rule: FieldRule) -> list[Candidate]:
+    """A section headed by the party's role alone (`Verkäufer`, `Seller`), its name on a `Name:` line below."""
+    found = []
+    for page in ctx.pages:
+        for line in page.lines:
+            hit = L.best_label(line.text, rule.labels)
+            if not hit or not hit.weight or hit.start > 0 or L.after_label(line.text, hit.phrase):
+                continue
+            for row in page.rows[line.row + 1:line.row + 1 + RECIPIENT_ROWS]:
+                for other in row:
+                    name = L.best_label(other.text, L.PARTY_NAME)
+                    value = labelled_text(ctx, page, other, name) if name and name.start == 0 else None
+                    cleaned = _org_name(value[0]) if value else None
+                    if value and cleaned:
+                        found.append(Candidate(cleaned, value[0], page.number, value[1].index, hit.weight + 1.5,
+                                               f"name under {hit.phrase!r}"))
+            found += _first_name_below(page, line, hit)
+    return found
+
+
+def _first_name_below(page: Page, line: Line, hit: L.LabelHit) -> list[Candidate]:
+    """A section `Verkäufer:` / `Nummer : 549910` / `MUSTER-Autovermietung`: the first line that is a name."""
+    for row in page.rows[line.row + 1:line.row + 1 + RECIPIENT_ROWS]:
+        column = [other for other in row if other.x0 <= line.x0 + 0.45 * page.width]
+        text = " ".join(other.text.strip() for other in column)
+        if not column or ":" in text:
+            continue  # `Nummer : 549910`, printed as one run or word by word
+        name = _org_name(text)
+        if name and not L.ADDRESS.search(name):
+            return [Candidate(name, text, page.number, column[0].index, hit.weight + 1.0,
+                              f"first name under {hit.phrase!r}")]
+    return []
 
 
 RECIPIENT_ROWS = 6  # a recipient's address block: its label, a name, a street, a town, a country
@@ -355,9 +416,16 @@ def recipient_block(page: Page) -> set[int]:
     return inside
 
 
+_FIELD_LINE = re.compile(r"^[\w.\- ]{1,30}\s?:(?:\s|$)")  # `Nummer : 549910`, a labelled field
+
+
 def _org_name(text: str) -> str | None:
     """A printed name without its registration number; None for what is not a name."""
+    if _FIELD_LINE.match(text):
+        return None
     name = L.REGISTRATION.sub("", text).strip(" ,;:-")
+    if sum(ch.isalpha() for ch in L.LEGAL_SUFFIX.sub("", name)) < 3 or re.fullmatch(r"\(.*\)", name):
+        return None  # `GmbH` alone, `(GLN)`
     if L.NOT_A_NAME.search(name) or _name(name) is None or dates.find(name) or sum(ch.isalpha() for ch in name) < 3:
         return None
     return name

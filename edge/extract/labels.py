@@ -231,6 +231,18 @@ PERSON = LabelSet(strong=("CLAIMANT", "CLAIMANT NAME", "NAME OF CLAIMANT", "PATI
 DIAGNOSIS = LabelSet(strong=("DIAGNOSIS", "DIAGNOSIS CODE", "ICD", "ICD 10", "CONDITION", "NATURE OF ILLNESS"),
                      labels=("REASON", "ILLNESS", "INJURY", "TREATMENT"))
 
+# A document's title that names its number and date: `Mietrechnung Nr. 9314 vom 01.10.2018`,
+# `Baurechnung (204) Nr. 181301674`, `Facture n° F-2024-12`, `Invoice # 0892`.
+DOCUMENT_TITLE = re.compile(
+    r"^\s*[\w\-]*(?:rechnung|invoice|facture|factuur|factura|fattura|faktura|gutschrift|avoir|credit note)"
+    r"(?:\s*\(\d+\))?\s*(?:nr|no|n[°º]|#|number|nummer|numéro|numero|número)\s*[.:]?\s*",
+    re.IGNORECASE)
+
+# A party's name inside its section (`Verkäufer` / `Name: ELEKTRON GmbH`).
+PARTY_NAME = LabelSet(labels=("NAME", "FIRMA", "FIRMENNAME", "COMPANY NAME", "COMPANY", "NOM", "RAISON SOCIALE",
+                              "NAAM", "BEDRIJFSNAAM", "NOMBRE", "RAZÓN SOCIAL", "RAZON SOCIAL", "RAGIONE SOCIALE",
+                              "DENOMINAZIONE", "NAZWA", "NAZWA FIRMY"))
+
 # The recipient's block: what follows these labels is the customer, never the issuer.
 RECIPIENT = LabelSet(labels=(
     "BILL TO", "BILLED TO", "SHIP TO", "SHIPPED TO", "SOLD TO", "INVOICE TO", "INVOICED TO", "DELIVER TO", "CUSTOMER",
