@@ -409,9 +409,12 @@ def recipient_block(page: Page) -> set[int]:
         if not hit or not hit.weight or hit.start > 0:
             continue
         inside.add(line.index)
-        inside.update(other.index for other in page.same_row_right(line)[:1])
         column = (line.x0 - 2 * line.height, line.x0 + 0.45 * page.width)
-        for row in page.rows[line.row + 1:line.row + 1 + RECIPIENT_ROWS]:
+        inside.update(other.index for other in page.same_row_right(line)[:1] if other.x0 <= column[1])
+        if hit.phrase in L.RECIPIENT_FIELDS and L.after_label(line.text, hit.phrase):
+            continue  # `Guest Name: Sanjay` is one field, not a block
+        rows = RECIPIENT_ROWS if not L.after_label(line.text, hit.phrase) else 3
+        for row in page.rows[line.row + 1:line.row + 1 + rows]:
             inside.update(other.index for other in row if column[0] <= other.x0 <= column[1])
     return inside
 
@@ -437,7 +440,7 @@ def _letterhead(page: Page) -> list[Candidate]:
     for row_number, row in enumerate(page.rows[:TOP_ROWS]):
         row = [line for line in row if abs(line.angle - page.skew_deg) < STAMP_ANGLE]
         for first, segment in _segments(row):
-            text = _org_name(_joined(page, first, segment))
+            text = _org_name(_name_part(_joined(page, first, segment)))
             if text is None:
                 continue
             size = min(0.8, 0.8 * (first.height / median - 1))
@@ -458,6 +461,11 @@ def _legal_lines(page: Page) -> list[Candidate]:
                 if text and len(text.split()) <= 8:
                     out.append(Candidate(text, text, page.number, line.index, 0.6 + _org_shape(text), "legal line"))
     return out
+
+
+def _name_part(text: str) -> str:
+    """`Au bon moulin SARL - 1242 chemin de l'olive - 84340 Malaucène`: the name before the address."""
+    return re.split(r"\s[-–·•|]\s", text)[0]
 
 
 def _segments(row: list[Line]) -> list[tuple[Line, str]]:

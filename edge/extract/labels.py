@@ -235,7 +235,7 @@ DIAGNOSIS = LabelSet(strong=("DIAGNOSIS", "DIAGNOSIS CODE", "ICD", "ICD 10", "CO
 # `Baurechnung (204) Nr. 181301674`, `Facture n° F-2024-12`, `Invoice # 0892`.
 DOCUMENT_TITLE = re.compile(
     r"^\s*[\w\-]*(?:rechnung|invoice|facture|factuur|factura|fattura|faktura|gutschrift|avoir|credit note)"
-    r"(?:\s*\(\d+\))?\s*(?:nr|no|n[°º]|#|number|nummer|numéro|numero|número)\s*[.:]?\s*",
+    r"(?:\s*\(\d+\))?\s*(?:(?:(?:nr|no|number|nummer|numéro|numero|número)\b|n[°º]|#)\s*[.:]?\s*|\s(?=\S*\d))",
     re.IGNORECASE)
 
 # A party's name inside its section (`Verkäufer` / `Name: ELEKTRON GmbH`).
@@ -248,10 +248,13 @@ RECIPIENT = LabelSet(labels=(
     "BILL TO", "BILLED TO", "SHIP TO", "SHIPPED TO", "SOLD TO", "INVOICE TO", "INVOICED TO", "DELIVER TO", "CUSTOMER",
     "CUSTOMER NAME", "CLIENT", "BUYER", "RECIPIENT", "ATTENTION", "ATTN", "GUEST", "GUEST NAME", "PATIENT",
     "RECHNUNGSEMPFÄNGER", "RECHNUNGSANSCHRIFT", "LIEFERANSCHRIFT", "LIEFERADRESSE", "EMPFÄNGER", "KUNDE", "KÄUFER",
-    "DESTINATAIRE", "FACTURÉ À", "FACTURE A", "FACTURER À", "LIVRÉ À", "ADRESSE DE FACTURATION", "ACHETEUR",
+    "DELIVERY ADDRESS", "SHIPPING ADDRESS", "BILLING ADDRESS", "ADRESSE DE LIVRAISON", "LEVERADRES",
+    "DIRECCIÓN DE ENTREGA", "INDIRIZZO DI CONSEGNA", "DESTINATAIRE", "FACTURÉ À", "FACTURE A", "FACTURER À", "LIVRÉ À", "ADRESSE DE FACTURATION", "ACHETEUR",
     "KLANT", "FACTUURADRES", "AFLEVERADRES", "AFNEMER", "CLIENTE", "FACTURAR A", "DESTINATARIO", "COMPRADOR",
     "CESSIONARIO", "COMMITTENTE", "NABYWCA", "ODBIORCA",
 ))
+
+RECIPIENT_FIELDS = ("GUEST", "GUEST NAME", "CUSTOMER NAME", "PATIENT", "ATTN", "ATTENTION")  # one line, no block
 
 # -- keywords -------------------------------------------------------------------------------------
 

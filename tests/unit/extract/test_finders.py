@@ -195,3 +195,77 @@ def test_identifier_next_to_its_label():
     rows = [["INVOICE"], ["Invoice No.:", "INV-2024-00042"], ["PO Number: PO-7781"]]
     found = candidates.find(context(rows), rules["invoice_number"])
     assert found[0].value == "INV-2024-00042"
+
+
+# -- invoices from other countries: roles from labels and places (issue: real invoices) --------------
+
+INVOICE = rules_for(resolve("invoice", "extract", None))
+
+
+def best_invoice(rows: list[list[str]], field: str):
+    found = candidates.find(context(rows, "DMY"), INVOICE[field])
+    return found[0].value if found else None
+
+
+@pytest.mark.parametrize("rows, number", [
+    ([["Mietrechnung Nr. 9314110911/00/M/00/N vom 01.10.2018"]], "9314110911/00/M/00/N"),
+    ([["Baurechnung (204)", "Nr.", "181301674", "vom", "25.04.2018"]], "181301674"),
+    ([["Facture FA-2017-0010"], ["Votre référence", "PO445"]], "FA-2017-0010"),
+    ([["Rechnungsnummer:", "RE-77"], ["Kundennummer:", "K-88123"]], "RE-77"),
+    ([["Factuurnummer: 2024-118"], ["Klantnummer: 5531"]], "2024-118"),
+    ([["Numero fattura: FT/2024/031"], ["Partita IVA: 01234567890"]], "FT/2024/031"),
+    ([["Order/Invoice No.: 4471-A"], ["Order ID: 99812"]], "4471-A"),
+])
+def test_invoice_numbers_under_their_labels_in_other_languages(rows, number):
+    assert best_invoice(rows, "invoice_number") == number
+
+
+@pytest.mark.parametrize("rows, iso", [
+    ([["Fällig am:", "30.04.2024"], ["Rechnungsdatum:", "31.03.2024"]], "2024-03-31"),
+    ([["Lieferdatum: 02.04.2024"], ["Datum: 05.04.2024"]], "2024-04-05"),
+    ([["Date d'échéance", "13/12/2017"], ["Date de facture", "13/11/2017"]], "2017-11-13"),
+    ([["Rapport-Nr.: 42389 vom 08.03.2018"], ["Baurechnung (204)", "Nr.", "181301674", "vom", "25.04.2018"]],
+     "2018-04-25"),
+])
+def test_the_invoice_date_not_the_due_delivery_or_report_date(rows, iso):
+    assert best_invoice(rows, "date") == iso
+
+
+def test_net_and_vat_lose_to_the_gross_amount():
+    rows = [["Nettobetrag", "1.129,00 €"], ["USt. 19 %", "214,51 €"], ["Bruttobetrag", "1.343,51 €"]]
+    assert best_invoice(rows, "total_amount") == pytest.approx(1343.51)
+
+
+@pytest.mark.parametrize("printed, value", [("1.129,00", 1129.0), ("1.129.00", 1129.0), ("€1,95", 1.95)])
+def test_german_amounts_keep_their_cents(printed, value):
+    assert float(amounts.find(printed)[0].value) == value
+
+
+def test_a_recipient_block_printed_above_the_issuer_is_never_the_vendor():
+    rows = [["Bill to:", "Azure Interior GmbH"], ["ATTN: iViveLabs Limited", "Hauptstrasse 7"],
+            ["Strategic Corp Ltd", "10115 Berlin"], ["12 Harbour Road"]]
+    vendor = best_invoice(rows, "vendor_name")
+    assert vendor is not None and "Strategic" not in vendor and "iVive" not in vendor
+
+
+def test_the_vendor_is_the_name_in_the_sellers_section_not_its_number():
+    rows = [["Verkäufer:"], ["Nummer : 549910"], ["MUSTER-Autovermietung"], ["Musterstr. 99"],
+            ["Käufer/Leistungsempfänger:"], ["Nummer : 9314110911"], ["MUSTER-KUNDE GMBH"]]
+    assert best_invoice(rows, "vendor_name") == "MUSTER-Autovermietung"
+
+
+def test_a_letterhead_line_gives_the_name_without_its_address():
+    rows = [["Au bon moulin SARL - 1242 chemin de l'olive - 84340 Malaucène - France"], ["Facture FA-2017-0010"],
+            ["Adresse de livraison"], ["Ma jolie boutique"], ["35 rue de la République"]]
+    assert best_invoice(rows, "vendor_name") == "Au bon moulin SARL"
+
+
+@pytest.mark.parametrize("slogan", ["MO.-SA. 9.00 Uhr - 20.00 Uhr", "I N V O I C E", "RECHNUNG", "SUPERCENTER"])
+def test_opening_hours_and_headings_are_no_merchant(slogan):
+    rows = [[slogan], ["ALDI SÜD GmbH & Co. KG"], ["Hauptstr. 5"], ["Summe", "12,50"]]
+    assert best(rows, "merchant_name") == "ALDI SÜD GmbH & Co. KG"
+
+
+def test_a_guest_is_no_merchant():
+    rows = [["Guest Name: Sanjay"], ["Hotel Lotus Pvt. Ltd."], ["Room 204"], ["Total", "Rs 4,500.00"]]
+    assert best(rows, "merchant_name") == "Hotel Lotus Pvt. Ltd."
