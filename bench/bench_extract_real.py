@@ -1,9 +1,10 @@
 """The embedded CPU tier on real documents, on drawn ones, and on a born-digital PDF.
 
-    python bench/bench_extract_real.py [REAL_FOLDER] [--config models.toml] [--route documents] [--n 24]
+    python bench/bench_extract_real.py [REAL_FOLDER ...] [--config models.toml] [--route documents] [--n 24]
 
-1. `edge eval` over a folder of real documents with truth files (default: ../shared/data/receipts-dev
-   when it exists; it is research data and never part of this repo), on the shipped models.toml;
+1. `edge eval` over folders of real documents with truth files (default: ../shared/data/receipts-dev
+   and ../shared/data/invoices-dev when they exist; research data, never part of this repo), on the
+   shipped models.toml;
 2. `edge eval` over a `make-set` of 24 drawn invoices, claim forms and receipts;
 3. a born-digital invoice PDF read from its text layer against the same page rendered and OCR'd,
    in the same run (seconds per page, and the ratio).
@@ -31,7 +32,7 @@ from edge.eval.makeset import make_set  # noqa: E402
 from edge.eval.run import evaluate  # noqa: E402
 from edge.pipeline import Pipeline, stat_job  # noqa: E402
 
-DEV_SET = ROOT.parent / "shared" / "data" / "receipts-dev"
+DEV_SETS = [ROOT.parent / "shared" / "data" / name for name in ("receipts-dev", "invoices-dev")]
 
 
 def run_eval(config_path: Path, folder: Path, route: str | None, title: str) -> None:
@@ -97,16 +98,16 @@ def _timed(pipeline: Pipeline, path: Path, folder: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("real", nargs="?", type=Path, default=DEV_SET if DEV_SET.is_dir() else None)
+    parser.add_argument("real", nargs="*", type=Path, default=[path for path in DEV_SETS if path.is_dir()])
     parser.add_argument("--config", type=Path, default=ROOT / "models.toml")
     parser.add_argument("--route", default="documents")
     parser.add_argument("--n", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if args.real is not None:
-        run_eval(args.config, args.real, args.route, "Real documents")
-    else:
-        print("no folder of real documents (pass one; the dev set lives in ../shared/data/receipts-dev)")
+    for folder in args.real:
+        run_eval(args.config, folder, args.route, f"Real documents: {folder.name}")
+    if not args.real:
+        print("no folder of real documents (pass some; the dev sets live in ../shared/data/)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = make_set(Path(tmp) / "set", args.n, args.seed)[0].parent
         run_eval(args.config, folder, args.route, f"make-set n={args.n} seed={args.seed}")
