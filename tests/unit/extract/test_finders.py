@@ -269,3 +269,9 @@ def test_opening_hours_and_headings_are_no_merchant(slogan):
 def test_a_guest_is_no_merchant():
     rows = [["Guest Name: Sanjay"], ["Hotel Lotus Pvt. Ltd."], ["Room 204"], ["Total", "Rs 4,500.00"]]
     assert best(rows, "merchant_name") == "Hotel Lotus Pvt. Ltd."
+
+
+def test_the_balance_left_after_an_advance_is_the_amount_to_pay():
+    rows = [["Total HT", "391,79 €"], ["Total taxes", "78,36 €"], ["Total TTC", "470,15 €"],
+            ["Acompte versé", "141,05 €"], ["Solde à payer", "329,10 €"]]
+    assert best_invoice(rows, "total_amount") == pytest.approx(329.10)
