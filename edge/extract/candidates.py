@@ -411,9 +411,10 @@ def recipient_block(page: Page) -> set[int]:
         inside.add(line.index)
         column = (line.x0 - 2 * line.height, line.x0 + 0.45 * page.width)
         inside.update(other.index for other in page.same_row_right(line)[:1] if other.x0 <= column[1])
-        if hit.phrase in L.RECIPIENT_FIELDS and L.after_label(line.text, hit.phrase):
+        filled = bool(L.after_label(line.text, hit.phrase))
+        if filled and hit.phrase in L.RECIPIENT_FIELDS:
             continue  # `Guest Name: Sanjay` is one field, not a block
-        rows = RECIPIENT_ROWS if not L.after_label(line.text, hit.phrase) else 3
+        rows = 3 if filled else RECIPIENT_ROWS
         for row in page.rows[line.row + 1:line.row + 1 + rows]:
             inside.update(other.index for other in row if column[0] <= other.x0 <= column[1])
     return inside

@@ -237,6 +237,13 @@ BORN_DIGITAL = {"invoice_number": "RE-2024-00731", "date": "2024-03-15", "vendor
                 "total_amount": 1249.5, "currency": "EUR"}
 
 
+def text_rows(pdf, columns: tuple[float, float], top: float, step: float, rows: list[tuple[str, str]]) -> None:
+    """Label/value (or item/amount) rows as PDF text, one pair a row at the two x positions."""
+    for index, (left, right) in enumerate(rows):
+        pdf.text(columns[0], top + step * index, left)
+        pdf.text(columns[1], top + step * index, right)
+
+
 def born_digital_invoice_pdf(path: Path, scanned: Image.Image | None = None) -> Path:
     """An invoice written as PDF text (German style: 15.03.2024, 1.249,50 EUR) and, if given,
     a scanned page (an image with no text layer) after it."""
@@ -253,16 +260,10 @@ def born_digital_invoice_pdf(path: Path, scanned: Image.Image | None = None) -> 
     pdf.set_font("helvetica", size=11)
     rows = [("Invoice No.:", "RE-2024-00731"), ("Invoice date:", "15.03.2024"), ("Due date:", "14.04.2024"),
             ("Bill to:", "Kranich Logistik AG")]
-    for index, (label, value) in enumerate(rows):
-        pdf.text(50, 180 + 18 * index, label)
-        pdf.text(170, 180 + 18 * index, value)
-    for index, (item, amount) in enumerate([("Wartung Anlage", "850,00 EUR"), ("Ersatzteile", "200,00 EUR")]):
-        pdf.text(50, 290 + 18 * index, item)
-        pdf.text(450, 290 + 18 * index, amount)
-    for index, (label, amount) in enumerate([("Zwischensumme", "1.050,00 EUR"), ("MwSt 19%", "199,50 EUR"),
-                                             ("Gesamtbetrag", "1.249,50 EUR")]):
-        pdf.text(330, 360 + 18 * index, label)
-        pdf.text(450, 360 + 18 * index, amount)
+    text_rows(pdf, (50, 170), 180, 18, rows)
+    text_rows(pdf, (50, 450), 290, 18, [("Wartung Anlage", "850,00 EUR"), ("Ersatzteile", "200,00 EUR")])
+    text_rows(pdf, (330, 450), 360, 18, [("Zwischensumme", "1.050,00 EUR"), ("MwSt 19%", "199,50 EUR"),
+                                         ("Gesamtbetrag", "1.249,50 EUR")])
     if scanned is not None:
         pdf.add_page()
         pdf.image(scanned, x=0, y=0, w=pdf.w, h=pdf.h)
@@ -300,16 +301,10 @@ def customer_first_invoice_pdf(path: Path) -> Path:
     pdf.set_font("dejavu", size=10)
     rows = [("Fällig am:", "30.04.2024"), ("Rechnungsdatum:", "31.03.2024"), ("Rechnung Nr.:", "2024-0417"),
             ("Kundennummer:", "K-88123")]
-    for index, (label, value) in enumerate(rows):
-        pdf.text(50, 200 + 16 * index, label)
-        pdf.text(170, 200 + 16 * index, value)
-    for index, (item, amount) in enumerate([("Sofa Modell Oslo", "949,00 €"), ("Lieferung", "180,00 €")]):
-        pdf.text(50, 300 + 16 * index, item)
-        pdf.text(450, 300 + 16 * index, amount)
-    for index, (label, amount) in enumerate([("Nettobetrag", "1.129,00 €"), ("USt. 19 %", "214,51 €"),
-                                             ("Bruttobetrag", "1.343,51 €")]):
-        pdf.text(330, 360 + 16 * index, label)
-        pdf.text(450, 360 + 16 * index, amount)
+    text_rows(pdf, (50, 170), 200, 16, rows)
+    text_rows(pdf, (50, 450), 300, 16, [("Sofa Modell Oslo", "949,00 €"), ("Lieferung", "180,00 €")])
+    text_rows(pdf, (330, 450), 360, 16, [("Nettobetrag", "1.129,00 €"), ("USt. 19 %", "214,51 €"),
+                                         ("Bruttobetrag", "1.343,51 €")])
     pdf.set_font("dejavu", size=8)
     pdf.text(50, 800, "Azure Interior GmbH · Amtsgericht Berlin HRB 123456 · USt-IdNr. DE123456789 · "
                       "IBAN DE02 1203 0000 0000 2020 51")
