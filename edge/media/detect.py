@@ -2,7 +2,9 @@
 
 A file whose name promises one kind of media and whose bytes are another
 (a text file called `.wav`) is mislabelled: that is a permanent error with a
-clear message, not a silent fallback.
+clear message, not a silent fallback. A container that may hold either (MP4,
+QuickTime, Matroska, WebM, Ogg) is video only when it has a picture stream:
+an .m4a or .mp4 of sound alone (cover art aside) is audio.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import filetype
 
 from ..errors import InputError
 from ..job import MediaInfo
+from .probe import has_picture_stream
 
 HEADER_BYTES = 8192
 
@@ -54,7 +57,16 @@ def detect(path: Path) -> MediaInfo:
             f"but the content is {media.mime}",
             code="mislabelled" if media.kind != "other" or media.mime != "application/x-empty" else "empty",
         )
-    return media
+    return _by_streams(path, media)
+
+
+def _by_streams(path: Path, media: MediaInfo) -> MediaInfo:
+    """A video container without a picture stream holds sound alone: audio."""
+    if media.kind != "video" or not (media.mime in _AUDIO_CONTAINERS or media.mime.endswith("ogg")):
+        return media
+    if has_picture_stream(path) is not False:
+        return media  # pictures, or unreadable: the video route (or its error sidecar) says which
+    return MediaInfo("audio", "audio/" + media.mime.split("/", 1)[1])
 
 
 def _compatible(claimed: str, media: MediaInfo) -> bool:

@@ -87,6 +87,21 @@ def av_facts(path: Path) -> dict[str, Any]:
         raise InputError(f"corrupt or unsupported media: {exc}", code="corrupt") from None
 
 
+def has_picture_stream(path: Path) -> bool | None:
+    """Whether a container holds a video stream that is not just cover art; None when unreadable."""
+    import av
+
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return any(not _is_cover_art(stream) for stream in container.streams.video)
+    except (av.FFmpegError, OSError):
+        return None
+
+
+def _is_cover_art(stream: Any) -> bool:
+    return bool(stream.disposition & stream.disposition.attached_pic)
+
+
 def _stream(stream: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {"type": stream.type, "codec": stream.codec_context.name if stream.codec_context else None}
     if stream.duration and stream.time_base:

@@ -91,6 +91,7 @@ _AUDIO_FORMATS = {  # suffix -> (container format, codec, codec sample rate)
     ".wav": ("wav", "pcm_s16le", RATE),
     ".mp3": ("mp3", "libmp3lame", RATE),
     ".m4a": ("ipod", "aac", RATE),
+    ".mp4": ("mp4", "aac", RATE),  # sound alone in a plain MP4
     ".flac": ("flac", "flac", RATE),
     ".ogg": ("ogg", "libopus", 48000),
     ".opus": ("ogg", "libopus", 48000),
@@ -99,10 +100,11 @@ _AUDIO_FORMATS = {  # suffix -> (container format, codec, codec sample rate)
 }
 
 
-def write_audio(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
-    """Encode mono int16 samples into the format that `path`'s suffix names."""
+def write_audio(path: Path, samples: np.ndarray, rate: int = RATE, container_format: str | None = None) -> Path:
+    """Encode mono int16 samples into the format that `path`'s suffix names (or `container_format`,
+    e.g. "mp4": AAC in a plain MP4, as phones write an .m4a)."""
     fmt, codec, codec_rate = _AUDIO_FORMATS[path.suffix]
-    with av.open(str(path), "w", format=fmt) as container:
+    with av.open(str(path), "w", format=container_format or fmt) as container:
         stream = container.add_stream(codec, rate=codec_rate, layout="mono")
         _encode_audio(container, stream, samples, rate)
     return path
