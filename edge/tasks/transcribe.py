@@ -3,6 +3,8 @@
 The file is probed, then decoded and transcribed one window at a time (see
 media/audio.py), so memory stays that of one window however long the
 recording. The language found in the first window is kept for the rest.
+While it runs, the signal's levels and Whisper's scores are kept for review
+(transcript_review.py).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..config import describe
 from ..engines.whisper import TranscribeRequest, WhisperEngine
 from ..errors import ConfigError
-from ..media import audio
-from .base import Review, TaskContext, TaskOutput
+from ..media import audio, levels
+from .base import TaskContext, TaskOutput
+from .transcript_review import Evidence, review
 
 
 class TranscribeOptions(BaseModel):
@@ -37,7 +40,11 @@ class TranscribeOptions(BaseModel):
     window: float = Field(300.0, ge=60)  # seconds decoded and transcribed at a time: bounds memory
     companions: list[Literal["srt", "vtt"]] = []
     review_logprob: float = -1.0  # segments below this average log-probability need review
-    review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability
+    review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability (in little sound)
+    review_language: float = Field(0.75, ge=0, le=1)  # a detected language below this probability needs review
+    review_coverage: float = Field(0.5, ge=0, le=1)  # VAD keeping less than this share of the sound needs review
+    review_words_per_minute: float = Field(40.0, ge=0)  # ... and so do fewer words per minute of sound
+    review_compression: float = Field(2.4, gt=0)  # segments above this compression ratio repeat themselves
 
     @model_validator(mode="after")
     def _batched_needs_vad(self) -> TranscribeOptions:
@@ -66,7 +73,7 @@ def run(ctx: TaskContext) -> TaskOutput:
     return TaskOutput(
         result=result,
         model=engine.provenance(_provenance_request(heard.request, opts)),
-        review=_review(result["segments"], opts, stream),
+        review=review(_evidence(heard, result, engine, opts, stream), opts),
         timings_ms={"prepare": prepare_ms, "load": heard.load_ms, "inference": heard.inference_ms},
         companions=_companions(result["segments"], opts),
     )
@@ -89,6 +96,11 @@ class _Heard:
     probability: float | None = None
     load_ms: float = 0.0
     inference_ms: float = 0.0
+    levels: levels.Levels = field(default_factory=levels.Levels)
+    speech_s: float | None = None
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    multilingual: bool = True
+    identified: list[tuple[str, float]] = field(default_factory=list)
 
 
 def _transcribe_windows(engine: WhisperEngine, stream: audio.AudioStream, request: TranscribeRequest,
@@ -100,10 +112,23 @@ def _transcribe_windows(engine: WhisperEngine, stream: audio.AudioStream, reques
         heard.load_ms += part.timings_ms["load"]
         heard.inference_ms += part.timings_ms["inference"]
         heard.segments += [_shift(seg, offset) for seg in part.segments]
+        heard.levels.extend(offset, levels.measure(samples))
+        if part.speech_s is not None:
+            heard.speech_s = (heard.speech_s or 0.0) + part.speech_s
         if heard.language is None:
-            heard.language, heard.probability = part.language, part.language_probability
-            heard.request = replace(heard.request, language=heard.request.language or part.language)
+            _first_window(heard, engine, part, samples)
     return heard
+
+
+def _first_window(heard: _Heard, engine: WhisperEngine, part: Any, samples: Any) -> None:
+    """The language found here holds for the rest; an English-only model has its language checked here."""
+    heard.language, heard.probability = part.language, part.language_probability
+    heard.candidates, heard.multilingual = part.candidates, part.multilingual
+    heard.request = replace(heard.request, language=heard.request.language or part.language)
+    if not part.multilingual and heard.levels.sounding_s() >= 1.0:
+        started = time.perf_counter()
+        heard.identified = engine.identify_language(samples)
+        heard.inference_ms += (time.perf_counter() - started) * 1000
 
 
 def _request(opts: TranscribeOptions) -> TranscribeRequest:
@@ -150,24 +175,12 @@ def _clamp(segment: dict[str, Any], duration: float) -> dict[str, Any]:
     return {**segment, "start": min(segment["start"], end), "end": end}
 
 
-def _review(segments: list[dict[str, Any]], opts: TranscribeOptions, stream: audio.AudioStream) -> Review:
-    review = Review()
-    weak = [s for s in segments if s["avg_logprob"] < opts.review_logprob]
-    if weak:
-        review.flag("low_confidence", f"{len(weak)} segment(s) have an average log-probability below "
-                    f"{opts.review_logprob}", spans=_spans(weak))
-    silent = [s for s in segments if s["no_speech_prob"] > opts.review_no_speech]
-    if silent:
-        review.flag("maybe_no_speech", f"{len(silent)} segment(s) have text where the model heard probably no "
-                    f"speech (no-speech probability above {opts.review_no_speech})", spans=_spans(silent))
-    if stream.decode_errors:
-        review.flag("decode_errors", f"{stream.decode_errors} damaged audio packet(s) were skipped")
-    return review
-
-
-def _spans(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"start": s["start"], "end": s["end"], "avg_logprob": s["avg_logprob"],
-             "no_speech_prob": s["no_speech_prob"], "text": s["text"]} for s in segments]
+def _evidence(heard: _Heard, result: dict[str, Any], engine: WhisperEngine, opts: TranscribeOptions,
+              stream: audio.AudioStream) -> Evidence:
+    return Evidence(result["segments"], heard.levels, heard.language, heard.probability, heard.candidates,
+                    language_given=opts.language is not None, multilingual=heard.multilingual,
+                    identified=heard.identified, speech_s=heard.speech_s, duration=result["duration"],
+                    decode_errors=stream.decode_errors, model=engine.spec.model or engine.name)
 
 
 def _companions(segments: list[dict[str, Any]], opts: TranscribeOptions) -> dict[str, str]:

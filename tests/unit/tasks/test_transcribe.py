@@ -194,22 +194,6 @@ def test_a_bad_route_option_stops_the_configuration_at_load_naming_the_key():
         h.audio_config({"vad": True})  # at start, before any file: not one error sidecar per file
 
 
-def test_weak_and_no_speech_segments_ask_for_review_with_their_span():
-    options = transcribe.TranscribeOptions()
-    segments = [
-        {"start": 0.0, "end": 2.0, "text": "clear words", "avg_logprob": -0.2, "no_speech_prob": 0.01},
-        {"start": 2.0, "end": 4.5, "text": "mumbled", "avg_logprob": -1.4, "no_speech_prob": 0.1},
-        {"start": 4.5, "end": 6.0, "text": "thank you", "avg_logprob": -0.5, "no_speech_prob": 0.9},
-    ]
-    stream = type("S", (), {"decode_errors": 0})()
-    review = transcribe._review(segments, options, stream)
-    assert review.needs_review
-    by_code = {reason["code"]: reason for reason in review.reasons}
-    assert [(s["start"], s["end"]) for s in by_code["low_confidence"]["spans"]] == [(2.0, 4.5)]
-    assert [(s["start"], s["end"]) for s in by_code["maybe_no_speech"]["spans"]] == [(4.5, 6.0)]
-    assert not transcribe._review(segments[:1], options, stream).needs_review
-
-
 def _multilingual_installed() -> bool:
     import importlib.util
 
