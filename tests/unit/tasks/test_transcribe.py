@@ -9,7 +9,6 @@ import pytest
 
 from edge.engines.base import EngineSet
 from edge.errors import ConfigError
-from edge.tasks import transcribe
 from tests.helpers import audio as h
 from tests.helpers import error_of, sidecar_of
 
