@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -23,7 +24,8 @@ class EvalGroup(click.Group):
 
 @click.group(cls=EvalGroup, subcommand_metavar="DATASET [--route R] [--json] [--html FILE] | make-set OUT")
 def eval_group():
-    """Score a route on a labelled set (folder of files with <file>.truth.json), or make such a set.
+    """Score a route on a labelled set (folder of files with <file>.truth.json, or recordings with
+    <file>.ref.txt and optionally <file>.lang), or make such a set.
 
     \b
     edge eval DATASET [--route R] [--json] [--html FILE]
@@ -33,21 +35,20 @@ def eval_group():
 
 @eval_group.command("run", hidden=True)
 @click.argument("dataset", type=click.Path(path_type=Path))
-@click.option("--route", "route_name", default=None, help="Route to evaluate (default: the first extract route).")
+@click.option("--route", "route_name", default=None, help="Route to evaluate (default: the first extract route; for recordings, the first transcribe route).")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write a self-contained offline HTML report here.")
 @config_options
 def run_eval(dataset, route_name, as_json, html_path, config_path, state_dir):
-    """Run the pipeline over DATASET and score every field."""
-    from ..eval import report
-    from ..eval.run import evaluate
-
+    """Run the pipeline over DATASET and score every field (or, for recordings with NAME.ext.ref.txt, every
+    transcript: WER per language)."""
     config = load_or_exit(config_path)
     err = Console(stderr=True)
+    evaluate, report, name_of = _evaluator(dataset)
     try:
         result = evaluate(config, dataset, route_name,
-                          progress=lambda doc: err.print(f"{doc.sample.name}: {doc.status}", highlight=False))
+                          progress=lambda done: err.print(f"{name_of(done)}: {done.status}", highlight=False))
     except ConfigError as exc:
         fail(exc, EXIT_CONFIG)
     except EdgeError as exc:
@@ -59,6 +60,20 @@ def run_eval(dataset, route_name, as_json, html_path, config_path, state_dir):
         click.echo(report.to_json(result))
     else:
         report.print_table(result, Console(width=160))
+
+
+def _evaluator(dataset: Path) -> tuple[Any, Any, Any]:
+    """How to score DATASET, its report writer, and the name of one scored item: documents or recordings."""
+    from ..eval import speech
+
+    if speech.is_speech_set(dataset):
+        from ..eval import speech_report
+
+        return speech.evaluate, speech_report, lambda scored: scored.recording.name
+    from ..eval import report
+    from ..eval.run import evaluate
+
+    return evaluate, report, lambda doc: doc.sample.name
 
 
 @eval_group.command("make-set")
