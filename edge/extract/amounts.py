@@ -19,7 +19,7 @@ CURRENCY_CODES = {
     "ZŁ": "PLN", "PLN": "PLN", "C$": "CAD", "CA$": "CAD", "CAD": "CAD", "SEK": "SEK", "NOK": "NOK", "DKK": "DKK",
 }
 _CURRENCY = r"RM|MYR|US\$|S\$|A\$|CA?\$|USD|EUR|GBP|CHF|SGD|AUD|INR|CAD|PLN|SEK|NOK|DKK|SFr|Fr\.|Rs\.?|Rp|zł|[$€£¥₹]"
-_NUMBER = (r"\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"  # grouped: 1,234.56 / 1.234,56 / 1'234.50
+_NUMBER = (r"\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,4})?"  # grouped: 1,234.56 / 1.234,56 / 1.000,0000
            r"|\d{1,3}(?: \d{3})+,\d{2}"  # 1 234,56
            r"|\d+(?:[.,]\d{1,4})?")  # plain: 9.00 / 12,50 / 1247
 AMOUNT = re.compile(
@@ -61,6 +61,8 @@ def parse_number(digits: str) -> Decimal | None:
     digits = re.sub(r"[\s'’\u00a0\u202f]", "", digits)
     if "," in digits and "." in digits:
         decimal = "," if digits.rfind(",") > digits.rfind(".") else "."
+    elif re.fullmatch(r"[-−]?0[.,]\d{3,4}", digits):
+        decimal = digits[-4] if digits[-4] in ".," else digits[-5]  # 0,025: no number groups thousands after a 0
     elif digits.count(",") == 1 and not re.search(r",\d{3}$", digits):
         decimal = ","
     elif digits.count(".") == 1 and not re.search(r"\.\d{3}$", digits):

@@ -327,7 +327,8 @@ def _title_numbers(ctx: Context) -> list[Candidate]:
     for page in ctx.pages:
         for row in page.rows:
             text = row_text(page, row[0])
-            match = L.DOCUMENT_TITLE.match(text)
+            heading = row[0].height >= 1.3 * page.median_height
+            match = L.DOCUMENT_TITLE.match(text) or (L.TITLE_HEADING.match(text) if heading else None)
             number = _identifier(text[match.end():]) if match else None
             if number and not dates.find(number):
                 found.append(Candidate(number, number, page.number, row[0].index, 3.5, "the document's title"))

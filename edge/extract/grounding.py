@@ -56,8 +56,17 @@ class OcrIndex:
         self.dates = set(dates_in(text))
 
     def has_string(self, value: str) -> bool:
+        """Printed as one run, or word by word in that order (a description wrapped over rows)."""
         key = squash(value)
-        return not key or key in self.squashed
+        if not key or key in self.squashed:
+            return True
+        position = 0
+        for word in filter(None, map(squash, re.split(r"[\s\-]+", value))):
+            position = self.squashed.find(word, position)
+            if position < 0:
+                return False
+            position += len(word)
+        return True
 
     def has_number(self, value: float | int | Decimal) -> bool:
         wanted = Decimal(str(value)).normalize()

@@ -236,10 +236,13 @@ DIAGNOSIS = LabelSet(strong=("DIAGNOSIS", "DIAGNOSIS CODE", "ICD", "ICD 10", "CO
 
 # A document's title that names its number and date: `Mietrechnung Nr. 9314 vom 01.10.2018`,
 # `Baurechnung (204) Nr. 181301674`, `Facture n° F-2024-12`, `Invoice # 0892`.
+_TITLE_WORD = r"[\w\-]*(?:rechnung|invoice|facture|factuur|factura|fattura|faktura|gutschrift|avoir|credit note)"
+_NUMBER_WORD = r"(?:(?:nr|no|number|nummer|numéro|numero|número)\b|n[°º]|#)\s*[.:]?\s*"
 DOCUMENT_TITLE = re.compile(
-    r"^\s*[\w\-]*(?:rechnung|invoice|facture|factuur|factura|fattura|faktura|gutschrift|avoir|credit note)"
-    r"(?:\s*\(\d+\))?\s*(?:(?:(?:nr|no|number|nummer|numéro|numero|número)\b|n[°º]|#)\s*[.:]?\s*|\s(?=\S*\d))",
-    re.IGNORECASE)
+    rf"^\s*{_TITLE_WORD}(?:skorrektur|korrektur)?(?:\s*\(\d+\))?\s*(?:{_NUMBER_WORD}|\s(?=\S*\d))", re.IGNORECASE)
+# The heading in large type may qualify its title: `Rechnung des Versicherers (575) Nr. 00.123.456.7-2018-1`.
+TITLE_HEADING = re.compile(rf"^\s*{_TITLE_WORD}\w*(?:\s+[^\s\d]+){{0,3}}?(?:\s*\(\d+\))?\s*{_NUMBER_WORD}",
+                           re.IGNORECASE)
 
 # A party's name inside its section (`Verkäufer` / `Name: ELEKTRON GmbH`).
 PARTY_NAME = LabelSet(labels=("NAME", "FIRMA", "FIRMENNAME", "COMPANY NAME", "COMPANY", "NOM", "RAISON SOCIALE",
@@ -274,3 +277,38 @@ DOCUMENT_TYPES = (
     ("DELIVERY NOTE", "delivery note"), ("PURCHASE ORDER", "purchase order"), ("QUOTATION", "quotation"),
     ("QUOTE", "quotation"), ("LETTER", "letter"), ("CERTIFICATE", "certificate"), ("FORM", "form"),
 )
+
+# -- table columns: an invoice's item table, by the header printed over each column -------------
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "position": ("POS", "POSITION", "POS NR", "LFD NR", "NR", "NO", "#", "LP", "LINE", "LIGNE", "REGEL"),
+    "code": ("ART NR", "ARTIKELNUMMER", "ARTIKEL NR", "ART NR KUNDE", "ART NR LIEF", "SKU", "CODE", "ITEM NO",
+             "ITEM CODE", "PART NO", "REF", "RÉF", "REFERENCE", "RÉFÉRENCE", "ARTIKELCODE", "CÓDIGO", "CODICE",
+             "INDEKS", "GTIN", "EAN", "HSN", "HSN SAC", "SAC"),
+    "description": ("DESCRIPTION", "ITEM", "ITEMS", "PRODUCT", "PRODUCTS", "SERVICE", "SERVICES", "ARTICLE",
+                    "DETAILS", "PARTICULARS", "ITEM DESCRIPTION", "DESCRIPTION OF GOODS", "BESCHREIBUNG",
+                    "BEZEICHNUNG", "ARTIKEL", "ARTIKELBEZEICHNUNG", "LEISTUNG", "LEISTUNGEN", "PRODUKT",
+                    "TEXT", "POSITIONSTEXT", "DÉSIGNATION", "DESIGNATION", "LIBELLÉ", "LIBELLE", "PRODUIT",
+                    "PRESTATION", "OMSCHRIJVING", "ARTIKELOMSCHRIJVING", "PRODUCTO", "DESCRIPCIÓN", "DESCRIPCION",
+                    "CONCEPTO", "ARTÍCULO", "DESCRIZIONE", "ARTICOLO", "PRODOTTO", "NAZWA", "NAZWA TOWARU",
+                    "NAZWA TOWARU LUB USŁUGI", "OPIS", "TOWAR", "USŁUGA"),
+    "quantity": ("QTY", "QUANTITY", "QTÉ", "QTE", "QUANTITÉ", "QUANTITE", "MENGE", "ANZAHL", "AANTAL",
+                 "CANTIDAD", "CANT", "QUANTITÀ", "QUANTITA", "QTÀ", "QTA", "ILOŚĆ", "ILOSC", "HOURS", "HRS",
+                 "UNITS", "NOS", "STÜCK", "STK"),
+    "unit": ("UNIT", "UOM", "EINHEIT", "ME", "UNITÉ", "UNITE", "EENHEID", "UNIDAD", "UNITÀ", "UM", "JM",
+             "JEDNOSTKA"),
+    "unit_price": ("UNIT PRICE", "PRICE", "RATE", "UNIT COST", "PRICE PER UNIT", "EINZELPREIS", "PREIS",
+                   "NETTOPREIS", "STÜCKPREIS", "E PREIS", "EP", "PREIS JE EINHEIT", "PRIX UNITAIRE", "PRIX",
+                   "PU", "P U", "PRIX UNIT HT", "PRIX UNITAIRE HT", "PU HT", "PRIJS", "STUKPRIJS",
+                   "EENHEIDSPRIJS", "PRECIO", "PRECIO UNITARIO", "PREZZO", "PREZZO UNITARIO", "CENA",
+                   "CENA JEDN", "CENA JEDNOSTKOWA", "CENA NETTO", "UNIT PRICE EXCL VAT", "RATE PER UNIT"),
+    "vat": ("VAT", "VAT %", "TAX", "TAX %", "GST", "GST %", "MWST", "MWST %", "UST", "UST %", "STEUER",
+            "STEUERSATZ", "MWST SATZ", "UST SATZ", "TVA", "TVA %", "TAUX TVA", "BTW", "BTW %", "IVA", "IVA %",
+            "STAWKA VAT", "VAT RATE", "TAX RATE", "IGST", "CGST", "SGST"),
+    "discount": ("DISCOUNT", "DISC", "RABATT", "REMISE", "KORTING", "DESCUENTO", "SCONTO", "RABAT"),
+    "total": ("AMOUNT", "TOTAL", "LINE TOTAL", "NET AMOUNT", "NET", "BETRAG", "GESAMT", "GESAMTPREIS",
+              "GESAMTBETRAG", "NETTOBETRAG", "POSITIONSBETRAG", "ENTGELT", "SUMME", "WERT", "MONTANT",
+              "MONTANT HT", "TOTAL HT", "PRIX TOTAL", "BEDRAG", "TOTAAL", "IMPORTE", "TOTAL LÍNEA", "IMPORTO",
+              "TOTALE", "WARTOŚĆ", "WARTOSC", "WARTOŚĆ NETTO", "WARTOSC NETTO", "SUBTOTAL", "EXTENDED",
+              "AMOUNT EXCL VAT", "TOTAL PRICE", "LINE AMOUNT", "PRICE TOTAL"),
+}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import amounts
+from . import amounts, tables
 from . import labels as L
 from .candidates import Context, find_orgs
 from .fields import FieldRule
@@ -25,9 +25,17 @@ END = re.compile(r"\b(SUBTOTAL|SUB TOTAL|TOTAL|TAX|GST|VAT|AMOUNT DUE|BALANCE)\b
 
 
 def items(ctx: Context) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+    """Rows of the document's item table when it has one (an invoice), else rows shaped like items
+    (a till receipt prints no table header)."""
+    found: list[list[dict[str, Any]] | None] = []
+    carried = None
     for page in ctx.pages:
-        rows += _table_rows(page)
+        page_items, carried = tables.line_items(page, carried)
+        found.append(page_items)
+    if any(page_items is not None for page_items in found):
+        rows = [item for page_items in found for item in page_items or []]
+    else:
+        rows = [item for page in ctx.pages for item in _table_rows(page)]
     return rows[:MAX_ROWS]
 
 

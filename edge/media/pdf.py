@@ -117,7 +117,7 @@ def _text_layer(document, index: int) -> TextLayer:
         raise InputError(f"cannot read the text of PDF page {index + 1}: {exc}", code="corrupt") from None
     finally:
         page.close()
-    return TextLayer(join_tracked([run for run in runs if run.text.strip()]), width, height)
+    return TextLayer(join_words(join_tracked([run for run in runs if run.text.strip()])), width, height)
 
 
 TRACKED_MIN = 3  # letters set one by one (tracked headings): `A z u r e` as separate runs
@@ -155,9 +155,31 @@ def _word_runs(letters: list[TextRun]) -> TextRun:
     return TextRun(text, letters[0].x0, min(r.y0 for r in letters), letters[-1].x1, max(r.y1 for r in letters))
 
 
+WORD_SPACE = 0.6  # of the line's height: wider than a word space is a new column
+
+
+def join_words(runs: list[TextRun]) -> list[TextRun]:
+    """Words the PDF placed one by one, joined into the phrase they print (`Global` `Supplies` `Ltd.`
+    -> `Global Supplies Ltd.`): the next run on the same baseline, a word space to the right."""
+    out: list[TextRun] = []
+    for run in runs:
+        last = out[-1] if out else None
+        if last is not None and _next_word(last, run):
+            out[-1] = TextRun(f"{last.text} {run.text}", last.x0, min(last.y0, run.y0), run.x1, max(last.y1, run.y1))
+        else:
+            out.append(run)
+    return out
+
+
+def _next_word(previous: TextRun, run: TextRun) -> bool:
+    height = max(previous.y1 - previous.y0, run.y1 - run.y0, 1.0)
+    same_line = abs(previous.y1 - run.y1) < 0.3 * height
+    return same_line and -1 <= run.x0 - previous.x1 <= WORD_SPACE * height
+
+
 def _run(textpage, index: int, height: float) -> TextRun:
     left, bottom, right, top = textpage.get_rect(index)
-    text = textpage.get_text_bounded(left, bottom, right, top)
+    text = textpage.get_text_bounded(left, bottom, right, top).replace("\x02", "-")  # PDFium's soft hyphen
     return TextRun(" ".join(text.split()), left, height - top, right, height - bottom)
 
 

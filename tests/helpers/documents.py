@@ -310,3 +310,68 @@ def customer_first_invoice_pdf(path: Path) -> Path:
                       "IBAN DE02 1203 0000 0000 2020 51")
     pdf.output(str(path))
     return path
+
+
+ITEM_TABLE = [  # (position, description lines, quantity, unit price, line total) as printed
+    ("1", ["Kunstrasen grün", "3m breit"], "3", "3,3333", "10,00"),
+    ("2", ["Personen-", "Unfallversicherung"], "2", "7,98", "15,96"),
+    ("3", ["Pfand"], "20", "2,77", "55,40"),
+]
+ITEM_TABLE_TRUTH = [
+    {"description": "Kunstrasen grün 3m breit", "quantity": 3.0, "unit_price": 3.3333, "total": 10.0},
+    {"description": "Personen-Unfallversicherung", "quantity": 2.0, "unit_price": 7.98, "total": 15.96},
+    {"description": "Pfand", "quantity": 20.0, "unit_price": 2.77, "total": 55.4},
+]
+
+
+def item_table_invoice_pdf(path: Path) -> Path:
+    """An invoice whose item table is printed as tables are: a header naming the columns (`Pos`,
+    `Bezeichnung`, `Menge`, `Einzelpreis`, `Betrag`), descriptions wrapped over two lines in a narrow
+    column (one at a hyphen), a `Bruttopreis : 4,00` note and an allowance row between the items, and
+    the table running over the page break to its totals and a tax breakdown on page 2."""
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format="A4")
+    pdf.add_font("dejavu", "", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    pdf.add_page()
+    pdf.set_font("dejavu", size=10)
+    pdf.text(50, 60, "Lieferant GmbH, Lieferantenstraße 20, 80333 München")
+    pdf.text(50, 100, "Rechnung Nr. 471102 vom 05.06.2018")
+    columns = {"Pos": 50, "Bezeichnung": 80, "Menge": 250, "Einzelpreis": 320, "Betrag": 460}
+    for label, x in columns.items():
+        pdf.text(x, 160, label)
+    y = 180.0
+    for position, lines, quantity, price, total in ITEM_TABLE[:2]:
+        y = _item_row(pdf, y, position, lines, quantity, price, total)
+        pdf.text(90, y, "Bruttopreis : 4,00")  # a note under the item, not part of its name
+        y += 20
+    pdf.text(80, y, "Abschlag Treuerabatt")
+    pdf.text(_right(pdf, 495, "-1,00"), y, "-1,00")  # an allowance: no quantity, no price
+    pdf.add_page()
+    pdf.text(50, 60, "Seite 2")
+    y = _item_row(pdf, 90.0, *ITEM_TABLE[2])
+    pdf.text(80, y + 10, "Nettobetrag")
+    pdf.text(_right(pdf, 495, "80,36"), y + 10, "80,36")
+    for x, label in ((50, "Steuersatz"), (200, "Basisbetrag"), (400, "Steuerbetrag")):
+        pdf.text(x, y + 50, label)
+    for x, value in ((50, "19 %"), (200, "80,36"), (400, "15,27")):
+        pdf.text(x, y + 66, value)
+    pdf.output(str(path))
+    return path
+
+
+def _item_row(pdf, y: float, position: str, lines: list[str], quantity: str, price: str, total: str) -> float:
+    """One item: its values right-aligned under their headers, its description wrapped at the column's
+    edge (the next column starts at x = 250, so the first line fills the column)."""
+    pdf.text(55, y, position)
+    pdf.text(_right(pdf, 280, quantity), y, quantity)
+    pdf.text(_right(pdf, 375, price), y, price)
+    pdf.text(_right(pdf, 495, total), y, total)
+    for line in lines:
+        pdf.text(80, y, line)
+        y += 12
+    return y + 4
+
+
+def _right(pdf, edge: float, text: str) -> float:
+    return edge - pdf.get_string_width(text)

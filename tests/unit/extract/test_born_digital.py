@@ -107,3 +107,18 @@ def test_customer_block_first_tracked_letters_and_german_amounts(tmp_path):
     assert fields["date"] == "2024-03-31"
     assert fields["total_amount"] == pytest.approx(1343.51)
     assert fields["currency"] == "EUR"
+
+
+def test_item_table_read_by_its_columns_over_a_page_break(tmp_path):
+    """Wrapped descriptions joined (one at a hyphen), a `Bruttopreis : 4,00` note and an allowance row
+    left out, the table carried over the page break, and every value grounded in the text layer."""
+    config = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
+                           "routes": [{"media": ["pdf"], "task": "extract", "schema": "invoice",
+                                       "tiers": ["ocr-small"], "options": {"lists": True}}]})
+    doc = run_pipeline(config, docs.item_table_invoice_pdf(tmp_path / "table.pdf"))
+    items = doc["result"]["line_items"]
+    assert [item["description"] for item in items] == [item["description"] for item in docs.ITEM_TABLE_TRUTH]
+    for got, want in zip(items, docs.ITEM_TABLE_TRUTH, strict=True):
+        assert (got["quantity"], got["unit_price"], got["total"]) == pytest.approx(
+            (want["quantity"], want["unit_price"], want["total"]))
+    assert not [reason for reason in doc["review"]["reasons"] if reason["code"] == "ungrounded"]
