@@ -41,6 +41,7 @@ class Settings(Strict):
     ignore: list[str] = []
     output_dir: Path | None = None
     max_attempts: int = Field(5, ge=1)
+    max_crashes: int = Field(2, ge=1)  # times edge may die handling one file before it is quarantined (dead)
     backoff_base: float = Field(2.0, gt=0)
     backoff_max: float = Field(300.0, gt=0)
     max_file_mb: int = Field(4096, gt=0)

@@ -17,11 +17,12 @@ from . import routing, sidecar
 from .config import Config
 from .configure import load_config
 from .engines.base import EngineSet
-from .errors import ConfigError, EdgeError, InputError
+from .errors import ConfigError, Crashed, EdgeError, InputError
 from .gpu import Scheduler
 from .job import Job
 from .lanes import Lane
 from .ledger import LedgerUnavailable, Row
+from .ledger.base import Answered
 from .ledger.choose import open_ledger, state_url
 from .ledger.shares import ShareMap, split_named
 from .media.detect import detect
@@ -89,9 +90,7 @@ class Daemon:
             swept = sidecar.sweep_temp_files(self._outputs_root(root))
             if swept:
                 log.info("event=swept_temp_files root=%s count=%d", root, swept)
-        requeued = self.ledger.requeue_running()
-        if requeued:
-            log.info("event=requeued_after_crash count=%d", requeued)
+        self._count_crashes()
         self._check_models()
         self._ensure_lane("metadata")
         if self.config.edge.metrics:
@@ -103,6 +102,14 @@ class Daemon:
         self._scanner.start()
         self.notifier.ready()
         log.info("event=ready roots=%s state=%s", ",".join(map(str, self.roots)), self.ledger.location)
+
+    def _count_crashes(self) -> None:
+        """Files found in flight were being handled when edge died: one crash each."""
+        limit = self.config.edge.max_crashes
+        for row in self.ledger.requeue_crashed():
+            then = "quarantined: dead" if row.crashes >= limit else "it runs alone, after the files that wait"
+            log.warning("event=crash_found path=%s crashes=%d max_crashes=%d note=%r", row.path, row.crashes,
+                        limit, then)
 
     def _admit(self, name: str, engine, fn):
         """A model call through the GPU scheduler: a lease, the model's workers, eviction as needed."""
@@ -289,22 +296,27 @@ class Daemon:
             return False
         return self._queue(job)
 
-    def _answered_row(self, job: Job) -> tuple | None:
-        """A ledger row when the file's sidecar already answers it (size+mtime), else None."""
+    def _answered_row(self, job: Job) -> Answered | None:
+        """A ledger row when the file's sidecar already answers it (size+mtime), else None; a `crashed`
+        error sidecar (quarantined) gives a dead row with its crash count."""
         doc = self._pipeline.recorded(job)
         if doc is None or not answers(doc, job):
             return None
-        failed = doc.get("status") == "failed"
-        error = (doc.get("error") or {}).get("message") if failed else None
+        error = doc.get("error") or {}
+        status, crashes = "failed" if doc.get("status") == "failed" else "done", 0
+        if error.get("code") == Crashed.code:
+            status, crashes = "dead", int(error.get("attempts") or 0)
         sha = doc.get("source", {}).get("sha256")
-        return (str(job.path), str(job.root), job.size, job.mtime_ns, sha, "failed" if failed else "done", error)
+        message = error.get("message") if status != "done" else None
+        return (str(job.path), str(job.root), job.size, job.mtime_ns, sha, status, message, crashes)
 
     def _queue(self, job: Job) -> bool:
         lane = self._lane_for(job)
+        worker = self._ensure_lane(lane)  # even for a file running elsewhere: if its holder dies, this lane takes it
         if not self.ledger.enqueue(str(job.path), str(job.root), lane, job.size, job.mtime_ns):
             return False
         log.debug("event=queued path=%s lane=%s", job.path, lane)
-        self._ensure_lane(lane).wake()
+        worker.wake()
         return True
 
     def _lane_for(self, job) -> str:
@@ -328,6 +340,9 @@ class Daemon:
         return lane
 
     def _finished(self, row: Row, verdict: Verdict) -> None:
+        if row.suspect:  # it ran alone: the files held back in every lane may go now
+            for lane in list(self.lanes.values()):
+                lane.wake()
         if verdict.kind == "moved":
             self._ensure_lane(verdict.extra["lane"]).wake()
             return

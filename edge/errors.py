@@ -57,6 +57,14 @@ class OutOfMemory(TransientError):
     code = "out_of_memory"
 
 
+class Crashed(EdgeError):
+    """edge itself stopped (a crash in native code, the OOM killer, kill -9) while handling this file,
+    `max_crashes` times: the file is quarantined (`dead`) until `edge retry`, so one file cannot
+    crash-loop the service. Neither the file's fault for certain nor transient."""
+
+    code = "crashed"
+
+
 class EngineUnavailable(EdgeError):
     """The engine or its model is not there right now (refused, not pulled).
 

@@ -20,12 +20,13 @@ from .errors import InputError, StorageUnavailable
 from .ledger import LedgerAPI, LedgerUnavailable, Row
 from .pipeline import Pipeline, stat_job
 from .routing import engine_lane
-from .runner import Verdict, execute
+from .runner import Verdict, execute, quarantine
 
 log = logging.getLogger("edge.lanes")
 
 BREAKER_MAX = 60.0  # seconds: an unavailable engine is probed at least this often
 LEDGER_RETRY = 1.0  # seconds between claims while the ledger's database is away
+HELD_BACK = 0.5  # seconds between claims while a due file waits for a suspect, or to run alone
 
 
 _JITTER = random.Random()
@@ -137,8 +138,11 @@ class Lane:
         return None
 
     def _idle_wait(self) -> float | None:
-        due = self.ledger.next_due(self.name)
-        wait = None if due is None else max(0.01, due - time.time())
+        due, now = self.ledger.next_due(self.name), time.time()
+        if due is None:
+            wait = None
+        else:  # due yet not claimed: held back by a file edge crashed on (see the ledger's claim)
+            wait = max(0.01, due - now) if due > now else HELD_BACK
         poll = self.ledger.poll_interval  # a shared ledger: other hosts add work this lane is not told of
         return wait if poll is None else min(wait if wait is not None else poll, poll)
 
@@ -160,6 +164,8 @@ class Lane:
             return Verdict("failed", error=exc, attempts=row.attempts)
         job.attempts = row.attempts
         pipeline = self.pipeline()
+        if row.crashes >= self.settings.max_crashes:
+            return quarantine(pipeline, job, row.crashes)
         routed = pipeline.route_of(job)  # the file's route, decided once, under the configuration of now
         if routed is not None and engine_lane(routed.route) != self.name:
             return Verdict("moved", attempts=row.attempts, extra={"lane": engine_lane(routed.route)})

@@ -136,15 +136,23 @@ class Pipeline:
 
     def _admitted(self, ctx: TaskContext, runner: Any) -> TaskOutput:
         """The tier loop takes admission per tier attempt; any other task runs inside its model's."""
-        if self.admit is None:
-            return runner(ctx)
+        admit = self._announced(ctx.job, self.admit or ctx.admit)
         if admits_each_model(runner):
-            ctx.admit = self.admit
+            ctx.admit = admit
             return runner(ctx)
         name = ctx.route.model or (ctx.route.tiers[0] if ctx.route.tiers else None)
         if name is None or name not in self.config.models:
             return runner(ctx)
-        return self.admit(name, self.engines.get(name), lambda lease: runner(ctx))
+        return admit(name, self.engines.get(name), lambda lease: runner(ctx))
+
+    @staticmethod
+    def _announced(job: Job, admit: Any) -> Any:
+        """`admit` that first logs `event=start path=... model=...`: the handler flushes each line, so
+        if native code in the model takes the process down, the journal names the file it died on."""
+        def announce(name: str, engine: Any, fn: Any) -> Any:
+            log.info("event=start path=%s model=%s", job.path, name)
+            return admit(name, engine, fn)
+        return announce
 
     def _check_unchanged(self, job: Job) -> None:
         try:

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, EdgeError, EngineError, EngineUnavailable, InputError, TransientError
+from .errors import ConfigError, Crashed, EdgeError, EngineError, EngineUnavailable, InputError, TransientError
 from .job import Job
 from .pipeline import Outcome, Pipeline, Routed
 
@@ -54,6 +54,21 @@ def execute(pipeline: Pipeline, job: Job, max_attempts: int, write: bool = True,
         log.exception("event=internal_error path=%s", job.path)
         error = EngineError(f"internal error: {type(exc).__name__}: {exc}", code="internal_error")
         return _failed(pipeline, job, error, job.attempts + 1, write)
+
+
+def quarantine(pipeline: Pipeline, job: Job, crashes: int) -> Verdict:
+    """A file edge died on `crashes` times: dead, with a `crashed` error sidecar (its attempts: the
+    crashes), and not run again. The ledger keeps counting crashes apart from transient attempts."""
+    verdict = _failed(pipeline, job, crashed(job, crashes), crashes, write=True, kind="dead")
+    verdict.attempts = job.attempts
+    return verdict
+
+
+def crashed(job: Job, crashes: int) -> Crashed:
+    times = {1: "once", 2: "twice"}.get(crashes, f"{crashes} times")
+    return Crashed(f"edge stopped while handling this file ({times})",
+                   hint=f"`edge retry {job.path}` gives it another chance; before each stop the log"
+                        " (journalctl -u edge) has an event=start line naming this file and the model it was given")
 
 
 def _failed(pipeline: Pipeline, job: Job, error: EdgeError, attempts: int, write: bool, kind: str = "failed") -> Verdict:

@@ -45,8 +45,8 @@ def _stamp(epoch: float) -> str:
 
 def _report(ledger: LedgerAPI, state_dir: Path) -> dict:
     counts = ledger.counts()
-    errors = [{"path": row.path, "status": row.status, "attempts": row.attempts, "error": row.last_error}
-              for row in ledger.last_errors()]
+    errors = [{"path": row.path, "status": row.status, "attempts": row.attempts, "crashes": row.crashes,
+               "error": row.last_error} for row in ledger.last_errors()]
     now = time.time()
     daemons = [{"host": d.host, "pid": d.pid, "holder": d.holder, "started_at": _stamp(d.started_at),
                 "last_heartbeat": _stamp(d.heartbeat_at), "heartbeat_age_s": round(max(0.0, now - d.heartbeat_at), 1),
@@ -88,7 +88,9 @@ def _print_report(report: dict) -> None:
         click.echo(f"daemon {d['host']} pid {d['pid']}: {live}, last heartbeat {d['last_heartbeat']}"
                    f" ({d['heartbeat_age_s']} s ago), {d['jobs_held']} job(s) held")
     for error in report["last_errors"]:
-        console.print(f"[red]{error['status']}[/] {error['path']} (attempts {error['attempts']}): {error['error']}")
+        crashes = f", edge stopped {error['crashes']}x while handling it" if error["crashes"] else ""
+        console.print(f"[red]{error['status']}[/] {error['path']} (attempts {error['attempts']}{crashes}):"
+                      f" {error['error']}", markup=True, highlight=False, soft_wrap=True)
 
 
 @click.command()
@@ -97,7 +99,8 @@ def _print_report(report: dict) -> None:
 @state_option
 @config_options
 def retry(paths, failed, config_path, state_dir, state_url):
-    """Queue files again (a running daemon picks them up at its next scan)."""
+    """Queue files again, with their attempts and crashes counted from 0 (a running daemon picks them up at
+    its next scan)."""
     if bool(paths) == failed:
         raise click.UsageError("give PATH ... or --failed")
     ledger = open_state(load_or_exit(config_path), state_dir, state_url)

@@ -16,9 +16,10 @@ from typing import Any, Protocol
 from ..errors import EdgeError
 
 STATUSES = ("pending", "running", "done", "failed", "dead")
+CRASH_NOTE = "edge stopped while handling this file"  # last_error of a file found in flight after a crash
 
-# (path, root, size, mtime_ns, sha256, status, error): a file its sidecar already answers
-Answered = tuple[str, str, int, int, "str | None", str, "str | None"]
+# (path, root, size, mtime_ns, sha256, status, error, crashes): a file its sidecar already answers
+Answered = tuple[str, str, int, int, "str | None", str, "str | None", int]
 
 
 class LedgerUnavailable(EdgeError):
@@ -52,7 +53,13 @@ class Row:
     last_error: str | None
     timings: str | None
     updated_at: float
+    crashes: int = 0  # times edge stopped while handling it (found running at a start, or its lease expired)
     holder: str | None = None  # PostgreSQL: the daemon holding the lease of a running row
+
+    @property
+    def suspect(self) -> bool:
+        """It was in flight when edge stopped: it runs alone, after the files that wait."""
+        return self.crashes > 0
 
 
 @dataclass
@@ -94,5 +101,5 @@ class LedgerAPI(Protocol):
     def forget(self, path: str) -> None: ...
     def record_done(self, path: str, root: str, size: int, mtime_ns: int, sha256: str | None) -> None: ...
     def record_answered(self, rows: list[Answered]) -> None: ...
-    def requeue_running(self) -> int: ...
+    def requeue_crashed(self) -> list[Row]: ...
     def requeue(self, statuses: tuple[str, ...] = ("failed", "dead"), paths: list[str] | None = None) -> int: ...

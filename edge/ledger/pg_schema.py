@@ -46,6 +46,9 @@ CREATE TABLE edge_daemons (
     roots        TEXT NOT NULL DEFAULT ''
 );
 """),
+    (2, """
+ALTER TABLE edge_files ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0;  -- times a daemon died handling it
+"""),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from . import pg_schema
-from .base import STATUSES, Answered, DaemonInfo, LedgerUnavailable, Row
+from .base import CRASH_NOTE, STATUSES, Answered, DaemonInfo, LedgerUnavailable, Row
 from .choose import redact
 from .shares import ShareMap
 
@@ -33,18 +33,32 @@ log = logging.getLogger("edge.ledger")
 
 NOW = "extract(epoch from clock_timestamp())"  # the database's clock: leases never trust a host's
 COLUMNS = ("id, root, lane, sha256, size, mtime_ns, status, attempts, next_at, dirty, last_error, timings,"
-           " updated_at, holder")
+           " updated_at, crashes, holder")
 FORGET_DAEMON_AFTER = 86_400.0  # seconds: a daemon silent this long (killed, host gone) leaves `edge status`
 CONNECT = {"connect_timeout": 5, "application_name": "edge", "keepalives": 1, "keepalives_idle": 5,
            "keepalives_interval": 2, "keepalives_count": 3, "tcp_user_timeout": 15000}
 
-_PICK = ("SELECT id, holder AS was FROM edge_files WHERE lane = %(lane)s AND root = ANY(%(roots)s) AND {due}"
-         " ORDER BY next_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED")
+# A suspect (crashes > 0: in flight when its daemon died) is taken only while this daemon runs nothing
+# else, and nothing else is taken while it runs (`claim` decides which pick may run).
+_PICK = ("SELECT id FROM edge_files WHERE lane = %(lane)s AND root = ANY(%(roots)s) AND status = 'pending'"
+         " AND next_at <= %(now)s AND {which} ORDER BY next_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED")
 _TAKE = (f"WITH picked AS ({_PICK}) UPDATE edge_files f SET status = 'running', holder = %(me)s,"
          f" lease_until = {NOW} + %(lease)s, updated_at = %(now)s FROM picked WHERE f.id = picked.id"
-         f" RETURNING {', '.join('f.' + c.strip() for c in COLUMNS.split(','))}, picked.was")
-CLAIM_PENDING = _TAKE.format(due="status = 'pending' AND next_at <= %(now)s")
-CLAIM_EXPIRED = _TAKE.format(due=f"status = 'running' AND lease_until < {NOW}")
+         f" RETURNING {', '.join('f.' + c.strip() for c in COLUMNS.split(','))}")
+CLAIM_CLEAR = _TAKE.format(which="crashes = 0")
+CLAIM_SUSPECT = _TAKE.format(which="crashes > 0")
+
+# Another daemon's lease that expired: it died (or lost the database for longer than a lease) while
+# handling the file. Pending again, one crash counted; the claims above then take it alone, after the
+# files that wait. This daemon's own leases are its heartbeat's to renew.
+REAP = f"""
+WITH gone AS (SELECT id, holder FROM edge_files WHERE lane = %(lane)s AND root = ANY(%(roots)s)
+              AND status = 'running' AND lease_until < {NOW} AND holder <> %(me)s FOR UPDATE SKIP LOCKED)
+UPDATE edge_files f SET status = 'pending', next_at = 0, crashes = f.crashes + 1, last_error = %(note)s,
+    holder = NULL, lease_until = NULL, updated_at = %(now)s
+FROM gone WHERE f.id = gone.id
+RETURNING f.id, f.root, gone.holder, f.crashes
+"""
 
 ENQUEUE = """
 INSERT INTO edge_files AS f (id, root, lane, size, mtime_ns, status, attempts, next_at, dirty, updated_at)
@@ -58,18 +72,21 @@ ON CONFLICT (id) DO UPDATE SET
     attempts = CASE WHEN (f.size, f.mtime_ns) = (EXCLUDED.size, EXCLUDED.mtime_ns) AND f.status = 'pending'
                     THEN f.attempts ELSE 0 END,
     next_at = CASE WHEN (f.size, f.mtime_ns) = (EXCLUDED.size, EXCLUDED.mtime_ns) AND f.status = 'pending'
-                   THEN f.next_at ELSE 0 END
+                   THEN f.next_at ELSE 0 END,
+    crashes = CASE WHEN (f.size, f.mtime_ns) = (EXCLUDED.size, EXCLUDED.mtime_ns) AND f.status = 'pending'
+                   THEN f.crashes ELSE 0 END
 WHERE f.status <> 'running'
 RETURNING 1
 """
 
 ANSWERED = """
 INSERT INTO edge_files AS f (id, root, lane, sha256, size, mtime_ns, status, attempts, next_at, dirty,
-                             last_error, updated_at)
-VALUES (%s, %s, '', %s, %s, %s, %s, 0, 0, 0, %s, %s)
+                             last_error, updated_at, crashes)
+VALUES (%s, %s, '', %s, %s, %s, %s, 0, 0, 0, %s, %s, %s)
 ON CONFLICT (id) DO UPDATE SET
     root = EXCLUDED.root, lane = '', sha256 = EXCLUDED.sha256, size = EXCLUDED.size,
-    mtime_ns = EXCLUDED.mtime_ns, status = EXCLUDED.status, attempts = 0, next_at = 0, dirty = 0,
+    mtime_ns = EXCLUDED.mtime_ns, status = EXCLUDED.status, attempts = 0, crashes = EXCLUDED.crashes, next_at = 0,
+    dirty = 0,
     last_error = EXCLUDED.last_error, timings = NULL, updated_at = EXCLUDED.updated_at
 WHERE f.status <> 'running'
 """
@@ -121,6 +138,7 @@ class PostgresLedger:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{time.time():.3f}"
         self._lock = threading.RLock()
         self._held: set[str] = set()  # ids this daemon is running: only these leases are renewed
+        self._suspects: set[str] = set()  # those of them edge died on before: each runs alone
         self._backlog: list[Callable[[Any], Any]] = []  # end states waiting for the database
         self._down_since: float | None = None
         self._beat: Heartbeat | None = None
@@ -214,6 +232,7 @@ class PostgresLedger:
                      " WHERE holder = %s AND status = 'running'", (self.holder,))
         conn.execute("DELETE FROM edge_daemons WHERE holder = %s", (self.holder,))
         self._held.clear()
+        self._suspects.clear()
 
     def beat(self) -> None:
         """Replay deferred end states, renew held leases, free lost claims, say we are alive."""
@@ -255,7 +274,7 @@ class PostgresLedger:
 
     def _row(self, values: tuple) -> Row:
         path, root = self.shares.local(values[0], values[1])
-        return Row(path, root, *values[2:14])
+        return Row(path, root, *values[2:15])
 
     def _rows(self, sql: str, params: tuple | dict = ()) -> list[Row]:
         return [self._row(values) for values in self.run(lambda c: c.execute(sql, params).fetchall())]
@@ -316,21 +335,34 @@ class PostgresLedger:
         return self.run(op)
 
     def claim(self, lane: str, now: float | None = None) -> Row | None:
+        """Expired leases of the lane back to pending (a crash each), then the next row that may run now."""
         params = {"lane": lane, "roots": self.shares.root_ids, "now": time.time() if now is None else now,
-                  "me": self.holder, "lease": self.lease}
+                  "me": self.holder, "lease": self.lease, "note": CRASH_NOTE}
 
-        def op(conn) -> tuple | None:  # a dead host's files first: they have waited a lease already
-            return (conn.execute(CLAIM_EXPIRED, params).fetchone()
-                    or conn.execute(CLAIM_PENDING, params).fetchone())
+        def op(conn) -> tuple[list[tuple], tuple | None]:  # under the lock: _held is this daemon's truth
+            reaped, found = conn.execute(REAP, params).fetchall(), None
+            if not self._suspects:
+                found = conn.execute(CLAIM_CLEAR, params).fetchone()
+            if found is None and not self._held:
+                found = conn.execute(CLAIM_SUSPECT, params).fetchone()
+            return reaped, found
 
         with self._lock:
-            found = self.run(op)
-            if found is None:
-                return None
-            self._held.add(found[0])
-        row, was = self._row(found[:-1]), found[-1]
-        if was and was != self.holder:
-            log.info("event=lease_taken path=%s from=%s", row.path, was)
+            reaped, found = self.run(op)
+            row = self._hold(found)
+        for file_id, root_id, was, crashes in reaped:
+            log.info("event=lease_taken path=%s from=%s crashes=%d", self.shares.local(file_id, root_id)[0], was,
+                     crashes)
+        return row
+
+    def _hold(self, found: tuple | None) -> Row | None:
+        """A claimed row, noted as this daemon's (and a suspect as one)."""
+        if found is None:
+            return None
+        row = self._row(found)
+        self._held.add(found[0])
+        if row.suspect:
+            self._suspects.add(found[0])
         return row
 
     def finish(self, path: str, status: str, *, sha256: str | None = None, error: str | None = None,
@@ -372,10 +404,11 @@ class PostgresLedger:
         file_id = self.shares.ids(path)[0]
         with self._lock:
             self._held.discard(file_id)
+            self._suspects.discard(file_id)
         return file_id
 
     def record_done(self, path: str, root: str, size: int, mtime_ns: int, sha256: str | None) -> None:
-        self.record_answered([(path, root, size, mtime_ns, sha256, "done", None)])
+        self.record_answered([(path, root, size, mtime_ns, sha256, "done", None, 0)])
 
     def record_answered(self, rows: list[Answered]) -> None:
         """Index files their sidecars already answer; a row running somewhere is left to its holder."""
@@ -383,19 +416,23 @@ class PostgresLedger:
             return
         now = time.time()
         values = []
-        for path, root, size, mtime, sha, status, error in rows:
+        for path, root, size, mtime, sha, status, error, crashes in rows:
             file_id, root_id = self.shares.ids(path, root)
-            values.append((file_id, root_id, sha, size, mtime, status, error, now))
+            values.append((file_id, root_id, sha, size, mtime, status, error, now, crashes))
         self.run(lambda conn: conn.cursor().executemany(ANSWERED, values))
 
-    def requeue_running(self) -> int:
-        """At start: rows whose lease expired (their holder is gone) are pending again."""
-        sql = (f"UPDATE edge_files SET status = 'pending', next_at = 0, holder = NULL, lease_until = NULL"
-               f" WHERE status = 'running' AND lease_until < {NOW}")
-        return self.run(lambda conn: conn.execute(sql).rowcount)
+    def requeue_crashed(self) -> list[Row]:
+        """At start: rows under this host's folders whose lease expired (their holder died handling
+        them) are pending again, each with one more crash counted. Returns them."""
+        sql = (f"UPDATE edge_files SET status = 'pending', next_at = 0, holder = NULL, lease_until = NULL,"
+               f" crashes = crashes + 1, last_error = %s, updated_at = %s"
+               f" WHERE status = 'running' AND lease_until < {NOW} AND root = ANY(%s) RETURNING {COLUMNS}")
+        return self._rows(sql, (CRASH_NOTE, time.time(), self.shares.root_ids))
 
     def requeue(self, statuses: tuple[str, ...] = ("failed", "dead"), paths: list[str] | None = None) -> int:
-        sql = "UPDATE edge_files SET status = 'pending', attempts = 0, next_at = 0 WHERE status = ANY(%s)"
+        """Another chance: attempts and crashes start again from 0."""
+        sql = ("UPDATE edge_files SET status = 'pending', attempts = 0, crashes = 0, next_at = 0"
+               " WHERE status = ANY(%s)")
         params: list[Any] = [list(statuses)]
         if paths is not None:
             sql += " AND id = ANY(%s)"

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import ConfigError
-from .base import STATUSES, Answered, DaemonInfo, Row
+from .base import CRASH_NOTE, STATUSES, Answered, DaemonInfo, Row
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -35,10 +35,23 @@ CREATE TABLE IF NOT EXISTS files (
     dirty       INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT,
     timings     TEXT,
-    updated_at  REAL NOT NULL
+    updated_at  REAL NOT NULL,
+    crashes     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS files_due ON files(status, lane, next_at);
 """
+
+# The next due row of a lane that may run now. A suspect (crashes > 0: it was in flight when edge
+# stopped) is taken only when nothing else runs, and nothing else is taken while it runs: if it takes
+# the process down again, it alone is counted. Two picks, so each keeps the index's order.
+_PICK = ("SELECT path FROM files WHERE status = 'pending' AND lane = :lane AND next_at <= :now AND {which}"
+         " ORDER BY next_at, rowid LIMIT 1")
+_RUNNING = "SELECT 1 FROM files WHERE status = 'running'"
+_CLAIM = (
+    "UPDATE files SET status = 'running', updated_at = :now WHERE path = COALESCE(("
+    + _PICK.format(which=f"crashes = 0 AND NOT EXISTS ({_RUNNING} AND crashes > 0)") + "), ("
+    + _PICK.format(which=f"crashes > 0 AND NOT EXISTS ({_RUNNING})") + ")) RETURNING *"
+)
 
 
 class Ledger:
@@ -53,14 +66,19 @@ class Ledger:
         self.location = str(self.path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.row_factory = lambda cursor, row: Row(*row)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        _add_crashes(self._db)
+        self._db.row_factory = lambda cursor, row: Row(*row)
         self._owner: IO[str] | None = None
 
     def close(self) -> None:
+        """At a daemon's stop, files still in flight (the grace ran out) go back to pending without a
+        crash counted: only a row found `running` at the next start means edge died handling it."""
         with self._lock:
+            if self._owner is not None:
+                self._db.execute("UPDATE files SET status = 'pending', next_at = 0 WHERE status = 'running'")
             self._db.close()
         if self._owner is not None:
             self._owner.close()
@@ -84,7 +102,7 @@ class Ledger:
         handle.flush()
         self._owner = handle
 
-    def _exec(self, sql: str, params: tuple | list = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
         with self._lock:
             return self._db.execute(sql, params)
 
@@ -141,28 +159,22 @@ class Ledger:
                 return False
             same = row is not None and (row.size, row.mtime_ns) == (size, mtime_ns)
             pending = same and row is not None and row.status == "pending"
-            attempts = row.attempts if row is not None and pending else 0
-            next_at = row.next_at if row is not None and pending else 0
+            attempts, next_at, crashes = (row.attempts, row.next_at, row.crashes) if row and pending else (0, 0, 0)
             self._db.execute(
                 "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
-                " dirty, last_error, timings, updated_at) VALUES (?,?,?,?,?,?,'pending',?,?,0,?,?,?)",
+                " dirty, last_error, timings, updated_at, crashes) VALUES (?,?,?,?,?,?,'pending',?,?,0,?,?,?,?)",
                 (path, root, lane, row.sha256 if same and row else None, size, mtime_ns, attempts, next_at,
-                 row.last_error if same and row else None, None, now),
+                 row.last_error if same and row else None, None, now, crashes),
             )
             return True
 
     def claim(self, lane: str, now: float | None = None) -> Row | None:
-        """Take the next due pending row of a lane and mark it running.
+        """Take the next due pending row of a lane and mark it running; a suspect only alone (see _CLAIM).
 
         One statement, so the claim is atomic even against another process.
         """
         now = time.time() if now is None else now
-        return self._exec(
-            "UPDATE files SET status = 'running', updated_at = ? WHERE path = ("
-            " SELECT path FROM files WHERE status = 'pending' AND lane = ? AND next_at <= ?"
-            " ORDER BY next_at, rowid LIMIT 1) RETURNING *",
-            (now, lane, now),
-        ).fetchone()
+        return self._exec(_CLAIM, {"lane": lane, "now": now}).fetchone()
 
     def next_due(self, lane: str) -> float | None:
         found = self._exec_plain("SELECT MIN(next_at) FROM files WHERE status = 'pending' AND lane = ?", (lane,))
@@ -200,10 +212,11 @@ class Ledger:
 
     def record_done(self, path: str, root: str, size: int, mtime_ns: int, sha256: str | None) -> None:
         """Index a file found already answered by its sidecar (no processing)."""
-        self.record_answered([(path, root, size, mtime_ns, sha256, "done", None)])
+        self.record_answered([(path, root, size, mtime_ns, sha256, "done", None, 0)])
 
     def record_answered(self, rows: list[Answered]) -> None:
-        """Index many answered files in one transaction: (path, root, size, mtime_ns, sha256, status, error)."""
+        """Index many answered files in one transaction: (path, root, size, mtime_ns, sha256, status, error,
+        crashes)."""
         if not rows:
             return
         now = time.time()
@@ -211,20 +224,31 @@ class Ledger:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO files (path, root, lane, sha256, size, mtime_ns, status, attempts, next_at,"
-                " dirty, last_error, timings, updated_at) VALUES (?,?,'',?,?,?,?,0,0,0,?,NULL,?)",
-                [(path, root, sha, size, mtime, status, error, now) for path, root, size, mtime, sha, status, error in rows],
+                " dirty, last_error, timings, updated_at, crashes) VALUES (?,?,'',?,?,?,?,0,0,0,?,NULL,?,?)",
+                [(path, root, sha, size, mtime, status, error, now, crashes)
+                 for path, root, size, mtime, sha, status, error, crashes in rows],
             )
             self._db.execute("COMMIT")
 
-    def requeue_running(self) -> int:
-        """After a crash: jobs found running are pending again."""
-        return self._exec("UPDATE files SET status = 'pending', next_at = 0 WHERE status = 'running'").rowcount
+    def requeue_crashed(self) -> list[Row]:
+        """At start: rows found running were in flight when edge died (the lock says no daemon holds
+        them): pending again, each with one more crash counted. Returns them."""
+        return self._exec("UPDATE files SET status = 'pending', next_at = 0, crashes = crashes + 1, last_error = ?,"
+                          " updated_at = ? WHERE status = 'running' RETURNING *", (CRASH_NOTE, time.time())).fetchall()
 
     def requeue(self, statuses: tuple[str, ...] = ("failed", "dead"), paths: list[str] | None = None) -> int:
+        """Another chance: attempts and crashes start again from 0."""
         marks = ",".join("?" * len(statuses))
-        sql = f"UPDATE files SET status = 'pending', attempts = 0, next_at = 0 WHERE status IN ({marks})"
+        sql = f"UPDATE files SET status = 'pending', attempts = 0, crashes = 0, next_at = 0 WHERE status IN ({marks})"
         params: list[Any] = list(statuses)
         if paths is not None:
             sql += f" AND path IN ({','.join('?' * len(paths))})"
             params += paths
         return self._exec(sql, params).rowcount
+
+
+def _add_crashes(db: sqlite3.Connection) -> None:
+    """A ledger made before crash quarantine has no `crashes` column: add it (appended, as in _SCHEMA)."""
+    columns = {info[1] for info in db.execute("PRAGMA table_info(files)")}
+    if "crashes" not in columns:
+        db.execute("ALTER TABLE files ADD COLUMN crashes INTEGER NOT NULL DEFAULT 0")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from edge.errors import ConfigError
-from edge.ledger.postgresql import PostgresLedger
+from edge.ledger import pg_schema
+from edge.ledger.base import CRASH_NOTE
+from edge.ledger.postgresql import NOW, PostgresLedger
 from edge.ledger.shares import ShareMap
 from tests.helpers import wait_for
 
@@ -111,9 +113,9 @@ def test_schema_is_versioned_and_a_newer_one_stops_the_start(pg_url):
     import psycopg
 
     ledger(pg_url).close()
-    ledger(pg_url).close()  # a second start finds version 1 and changes nothing
+    ledger(pg_url).close()  # a second start finds the latest version and changes nothing
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        assert conn.execute("SELECT array_agg(version) FROM edge_schema").fetchone()[0] == [1]
+        assert conn.execute("SELECT array_agg(version ORDER BY version) FROM edge_schema").fetchone()[0] == [1, 2]
         conn.execute("INSERT INTO edge_schema (version) VALUES (99)")
     with pytest.raises(ConfigError, match="schema version 99, newer than this edge knows"):
         ledger(pg_url)
@@ -130,3 +132,65 @@ def test_a_claimed_file_moved_to_another_lane_is_claimed_there_without_its_lease
     assert moved is not None and moved.path == row.path and moved.holder == b.holder
     assert moved.attempts == row.attempts
     a.close(), b.close()
+
+
+def lease_expired(host: PostgresLedger, path: str) -> bool:
+    sql = f"SELECT lease_until < {NOW} FROM edge_files WHERE id = %s"
+    return host.run(lambda conn: conn.execute(sql, (path,)).fetchone()[0])
+
+
+def test_an_expired_lease_counts_a_crash_and_the_suspect_runs_alone_after_the_others(pg_url):
+    dead = ledger(pg_url, lease=1)  # never beats: a daemon that died handling `bad`
+    alive = ledger(pg_url)
+    dead.enqueue(f"{INBOX}/bad", str(INBOX), "metadata", 1, 1)
+    assert dead.claim("metadata").path == f"{INBOX}/bad"
+    for name in ("a", "b"):
+        alive.enqueue(f"{INBOX}/{name}", str(INBOX), "metadata", 1, 2)
+    wait_for(lambda: lease_expired(alive, f"{INBOX}/bad"), 10, what="the dead daemon's lease to expire")
+    assert alive.claim("metadata").path == f"{INBOX}/a"  # the suspect waits for the files that wait
+    suspect = alive.get(f"{INBOX}/bad")
+    assert (suspect.status, suspect.crashes, suspect.last_error) == ("pending", 1, CRASH_NOTE)
+    assert alive.claim("metadata").path == f"{INBOX}/b"
+    alive.finish(f"{INBOX}/a", "done")
+    assert alive.claim("metadata") is None  # b still runs: the suspect goes alone
+    alive.finish(f"{INBOX}/b", "done")
+    taken = alive.claim("metadata")
+    assert (taken.path, taken.crashes, taken.holder) == (f"{INBOX}/bad", 1, alive.holder)
+    alive.enqueue(f"{INBOX}/c", str(INBOX), "metadata", 1, 3)
+    assert alive.claim("metadata") is None  # nothing starts beside it
+    alive.finish(taken.path, "dead", error="edge stopped while handling this file (once)")
+    assert alive.claim("metadata").path == f"{INBOX}/c"
+    assert alive.requeue(("dead",), [taken.path]) == 1  # edge retry: another chance, crashes from 0
+    assert (alive.get(taken.path).status, alive.get(taken.path).crashes) == ("pending", 0)
+    dead.close(), alive.close()
+
+
+def test_a_start_counts_a_crash_for_expired_leases_under_its_folders_only(pg_url):
+    dead = ledger(pg_url, lease=1)
+    elsewhere = ledger(pg_url, (Path("/srv/other"),), lease=1)
+    dead.enqueue(f"{INBOX}/x", str(INBOX), "metadata", 1, 1)
+    elsewhere.enqueue("/srv/other/y", "/srv/other", "metadata", 1, 1)
+    dead.claim("metadata"), elsewhere.claim("metadata")
+    restarted = ledger(pg_url)
+    found = wait_for(lambda: restarted.requeue_crashed(), 10, what="the lease to expire")
+    assert [(row.path, row.status, row.crashes) for row in found] == [(f"{INBOX}/x", "pending", 1)]
+    assert restarted.requeue_crashed() == []  # once per death
+    assert elsewhere.get("/srv/other/y").status == "running"  # another folder's daemon counts its own
+    for one in (dead, elsewhere, restarted):
+        one.close()
+
+
+def test_a_ledger_at_schema_1_gains_the_crash_count(pg_url):
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # a database an edge before issue 19 made
+        conn.execute("CREATE TABLE edge_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL"
+                     " DEFAULT now())")
+        conn.execute(pg_schema.MIGRATIONS[0][1])
+        conn.execute("INSERT INTO edge_schema (version) VALUES (1)")
+        conn.execute("INSERT INTO edge_files (id, root, lane, status, updated_at) VALUES"
+                     f" ('{INBOX}/old', '{INBOX}', 'metadata', 'pending', 1)")
+    upgraded = ledger(pg_url)
+    row = upgraded.claim("metadata")
+    assert (row.path, row.crashes, row.status) == (f"{INBOX}/old", 0, "running")
+    upgraded.close()
