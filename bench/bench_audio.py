@@ -7,8 +7,13 @@ Prints, on a generated corpus (>= 10 espeak-ng clips, >= 3 minutes, mixed format
 - sequential WhisperModel against BatchedInferencePipeline throughput, on the
   clips and on one long recording (target: batched >= 1.5x sequential);
 - peak RSS for a ten-minute recording: raw faster-whisper on the whole file
-  against edge's windowed decoding.
-Run: .venv/bin/python bench/bench_audio.py [--quick]   (--quick skips the ten-minute part)
+  against edge's windowed decoding;
+- first (issue 21): the shipped model (models.toml's asr, multilingual base) against tiny.en, through
+  `edge eval` on espeak-ng speech in English and French (`--languages` adds German, Spanish, Mandarin):
+  WER (CER for zh) per language, the model's speed in x real time on the CPU threads given
+  (`--threads N`, default 2), the share flagged for review and the bad transcripts caught.
+Run: .venv/bin/python bench/bench_audio.py [--quick] [--models-only] [--languages] [--threads N]
+(--quick skips the ten-minute part; --models-only runs only the first part)
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ sys.path.insert(0, str(ROOT))
 from tests.helpers import audio as h  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+MODELS_ONLY = "--models-only" in sys.argv
+VOICES = ["en-us", "fr"] + (["de", "es", "cmn"] if "--languages" in sys.argv else [])
+THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 FORMATS = [".wav", ".mp3", ".m4a", ".ogg"]
 SETTINGS = {"beam_size": 5, "vad_filter": True}  # edge's defaults, given to raw faster-whisper too
 BATCH = 8
@@ -122,10 +130,59 @@ def long_recording(work: Path, minutes: float) -> tuple[Path, float]:
     return h.write_audio(work / f"long{minutes:g}min.mp3", samples), len(samples) / h.RATE
 
 
+def shipped_asr() -> str:
+    from edge.configure import load_config
+
+    config = load_config(ROOT / "models.toml")
+    route = next(route for route in config.routes if route.name == "audio")
+    return config.models[route.model].model or ""
+
+
+def model_comparison(work: Path) -> None:
+    """The shipped model and tiny.en on the same speech, through `edge eval` in this process, one language at a
+    time. Speed two ways: wall clock of the model's inference (best of RUNS; other work on the machine only adds
+    time) and CPU seconds of the whole evaluation (load, decoding and VAD included) spread over THREADS cores,
+    which is what THREADS idle cores would take."""
+    print(f"== shipped model vs tiny.en: espeak-ng speech ({', '.join(VOICES)}), 2 clips of 6 sentences each, "
+          f"{THREADS} CPU threads, beam 5, VAD; best of {RUNS} ==")
+    print(f"{'model':>17} {'lang':>4} {'error':>11} {'wall speed':>13} {'CPU speed':>13} {'flagged':>8} {'bad caught':>10}")
+    for voice in VOICES:
+        h.speech_set(work / "speech" / voice, [voice], clips=2, per_clip=6)
+    for model in dict.fromkeys([shipped_asr(), "embedded:tiny.en"]):
+        for voice in VOICES:
+            print(_language_line(model, work / "speech" / voice))
+    print()
+
+
+def _language_line(model: str, folder: Path) -> str:
+    from edge.configure import parse_config
+    from edge.eval import speech
+
+    config = parse_config({"models": {"asr": {"engine": "faster-whisper", "model": model, "device": "cpu",
+                                              "cpu_threads": THREADS, "idle_unload": 0}},
+                           "routes": [{"name": "audio", "media": ["audio"], "task": "transcribe", "model": "asr"}]})
+    walls, cpus = [], []
+    for _ in range(RUNS):
+        before = os.times()
+        report = speech.evaluate(config, folder)
+        after = os.times()
+        cpus.append(after.user + after.system - before.user - before.system)
+        walls.append(sum(r.inference_ms for r in report.recordings) / 1000)
+    (language, row), = report.per_language().items()
+    audio_s = report.summary()["audio_s"]
+    caught = f"{sum(r.bad and r.needs_review for r in report.recordings)}/{sum(r.bad for r in report.recordings)}"
+    return (f"{model:>17} {language:>4} {row['metric'].upper():>4} {row['error_rate']:6.3f} "
+            f"{audio_s / min(walls):8.1f}x real {audio_s / (min(cpus) / THREADS):8.1f}x real "
+            f"{row['flagged']:>4}/{row['recordings']:<3} {caught:>10}")
+
+
 def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory(prefix="bench-audio-") as tmp:
         work = Path(tmp)
+        model_comparison(work)
+        if MODELS_ONLY:
+            return
         files, audio_s = corpus(work)
         print(f"corpus: {len(files)} clips, {audio_s:.0f} s of speech ({', '.join(FORMATS)})\n")
         raw("sequential", files[:1])  # warm the page cache and the import caches once

@@ -211,16 +211,18 @@ class WhisperEngine(Engine):
                           speech_s=float(info.duration_after_vad) if request.vad_filter else None,
                           candidates=_top(info.all_language_probs), multilingual=bool(model.model.is_multilingual))
 
-    def identify_language(self, audio: np.ndarray) -> list[tuple[str, float]]:
-        """The likeliest languages of `audio` by a multilingual model: this one, or `language_id` beside an
-        English-only one; [] when no multilingual model is installed (or language_id = "")."""
+    def identify_language(self, audio: np.ndarray) -> tuple[list[tuple[str, float]], dict[str, float]]:
+        """The likeliest languages of `audio` by a multilingual model (this one, or `language_id` beside an
+        English-only one), and timings; no languages when none is installed (or language_id = "")."""
+        started = time.perf_counter()
         with self.lock:
             model = self._ensure_loaded()
             if not model.model.is_multilingual:
                 model = self._language_model()
             if model is None:
-                return []
+                return [], {"load": (time.perf_counter() - started) * 1000, "inference": 0.0}
             self._busy += 1
+        loaded = time.perf_counter()
         try:
             _, _, candidates = model.detect_language(audio=audio, vad_filter=True)
         except (RuntimeError, ValueError) as exc:
@@ -229,7 +231,8 @@ class WhisperEngine(Engine):
             with self.lock:
                 self._busy -= 1
                 self.last_used = time.monotonic()
-        return _top(candidates)
+        done = time.perf_counter()
+        return _top(candidates), {"load": (loaded - started) * 1000, "inference": (done - loaded) * 1000}
 
     def _language_model(self) -> Any:
         """Under the lock: the multilingual model that identifies languages, loaded once; None if absent."""

@@ -71,7 +71,8 @@ class Scored:
     errors: int = 0  # edits against the reference, in words (or characters)
     length: int = 0  # reference words (or characters)
     duration_s: float = 0.0
-    processing_ms: float = 0.0
+    processing_ms: float = 0.0  # the whole file, model load included
+    inference_ms: float = 0.0  # the model's own time
     needs_review: bool = False
     reasons: list[str] = field(default_factory=list)
     error: str | None = None
@@ -98,6 +99,7 @@ class Scored:
                 "detected_language": self.detected, "language_probability": self.probability,
                 "needs_review": self.needs_review, "review_reasons": self.reasons,
                 "duration_s": round(self.duration_s, 3), "processing_ms": round(self.processing_ms, 1),
+                "inference_ms": round(self.inference_ms, 1),
                 "reference": self.recording.reference, "transcript": self.text, "error": self.error}
 
 
@@ -122,6 +124,7 @@ class SpeechReport:
             "audio_s": round(audio_s, 3),
             "processing_s": round(processing_s, 3),
             "real_time_factor": processing_s / audio_s if audio_s else None,  # seconds of work per second of audio
+            "inference_s": round(sum(r.inference_ms for r in done) / 1000, 3),  # the model alone, load left out
             "review": {"flagged": len(flagged), "rate": _share(len(flagged), len(done)), "bad": len(bad),
                        "caught": len(caught), "caught_share": _share(len(caught), len(bad)), "bad_above": BAD},
         }
@@ -199,9 +202,10 @@ def run_one(pipeline: Pipeline, recording: Recording, root: Path) -> Scored:
 def score(recording: Recording, doc: dict[str, Any], error: str | None = None) -> Scored:
     result = doc.get("result") or {}
     review = doc.get("review") or {}
+    timings = doc.get("timings_ms") or {}
     scored = Scored(recording, doc.get("status", "ok"), str(result.get("text") or ""), result.get("language"),
                     result.get("language_probability"), duration_s=float(result.get("duration") or 0.0),
-                    processing_ms=float((doc.get("timings_ms") or {}).get("total") or 0.0),
+                    processing_ms=float(timings.get("total") or 0.0), inference_ms=float(timings.get("inference") or 0.0),
                     needs_review=bool(review.get("needs_review")),
                     reasons=[reason.get("code", "") for reason in review.get("reasons", [])], error=error)
     scored.errors, scored.length = edits(recording.reference, scored.text, scored.language)

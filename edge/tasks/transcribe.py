@@ -126,9 +126,9 @@ def _first_window(heard: _Heard, engine: WhisperEngine, part: Any, samples: Any)
     heard.candidates, heard.multilingual = part.candidates, part.multilingual
     heard.request = replace(heard.request, language=heard.request.language or part.language)
     if not part.multilingual and heard.levels.sounding_s() >= 1.0:
-        started = time.perf_counter()
-        heard.identified = engine.identify_language(samples)
-        heard.inference_ms += (time.perf_counter() - started) * 1000
+        heard.identified, timings = engine.identify_language(samples)
+        heard.load_ms += timings["load"]
+        heard.inference_ms += timings["inference"]
 
 
 def _request(opts: TranscribeOptions) -> TranscribeRequest:

@@ -28,6 +28,32 @@ SENTENCES = [
     "Turn left at the bridge and follow the river north.",
 ]
 
+# The same everyday sentences in other languages (espeak-ng voice -> sentences), no numbers in them:
+# a transcript that writes "10" for "dix" is right, and WER would say otherwise.
+PHRASES = {
+    "fr": ["Bonjour, je m'appelle Marie et j'habite à Paris avec ma famille.",
+           "Le matin, je prends le train pour aller au travail.",
+           "Le soir, nous mangeons ensemble à la maison.",
+           "Il fait beau aujourd'hui, alors nous allons au parc.",
+           "Mon frère travaille dans une grande entreprise à Lyon.",
+           "Les enfants jouent dans le jardin après l'école."],
+    "de": ["Guten Morgen, ich heiße Anna und wohne in Berlin.",
+           "Das Wetter ist heute kalt und windig an der Küste.",
+           "Am Abend essen wir zusammen mit der Familie.",
+           "Mein Bruder arbeitet in einer großen Firma in München.",
+           "Die Kinder spielen nach der Schule im Garten.",
+           "Bitte rufen Sie das Büro vor dem Mittag an."],
+    "es": ["Buenos días, me llamo Carlos y vivo en Madrid.",
+           "Por la mañana tomo el tren para ir al trabajo.",
+           "Por la noche cenamos juntos en casa.",
+           "Hoy hace buen tiempo, así que vamos al parque.",
+           "Mi hermano trabaja en una empresa grande en Sevilla.",
+           "Los niños juegan en el jardín después de la escuela."],
+    "cmn": ["你好，我叫小明。", "我住在北京。", "今天天气很好。", "我们去公园吧。", "我的哥哥在一家大公司工作。",
+            "孩子们放学后在花园里玩。"],
+}
+LANGUAGE_OF_VOICE = {"en-us": "en", "fr": "fr", "de": "de", "es": "es", "cmn": "zh"}
+
 _NUMBER_WORDS = {
     word: str(value)
     for value, word in enumerate(
@@ -35,6 +61,22 @@ _NUMBER_WORDS = {
         "fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
 }
+
+
+def speech_set(folder: Path, voices: list[str], clips: int = 2, per_clip: int = 3) -> list[Path]:
+    """`clips` recordings per espeak-ng voice, `per_clip` sentences each, with NAME.ext.ref.txt and NAME.ext.lang
+    beside them: a speech set for `edge eval`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = []
+    for voice in voices:
+        sentences = SENTENCES if voice == "en-us" else PHRASES[voice]
+        for index in range(clips):
+            chosen = [sentences[(index * per_clip + k) % len(sentences)] for k in range(per_clip)]
+            path = write_audio(folder / f"{voice}-{index}.wav", join([speech_samples(t, folder, voice) for t in chosen]))
+            (folder / f"{path.name}.ref.txt").write_text(" ".join(chosen) + "\n", encoding="utf-8")
+            (folder / f"{path.name}.lang").write_text(LANGUAGE_OF_VOICE[voice] + "\n", encoding="utf-8")
+            made.append(path)
+    return made
 
 
 def have_tools() -> str | None:
