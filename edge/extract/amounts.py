@@ -105,9 +105,17 @@ def _code(sign: str | None) -> str | None:
 
 def currencies(text: str) -> list[str]:
     """Currency codes printed anywhere in `text`, most frequent first."""
-    found = [_code(match.group(0)) for match in re.finditer(rf"(?<![A-Za-z])(?:{_CURRENCY})(?![A-Za-z])", text)]
+    found = [_code(match.group(0)) for match in re.finditer(rf"(?<![A-Za-z])(?:{_CURRENCY})(?![A-Za-z])", text)
+             if not _weekday_abbreviation(text, match)]
     counts: dict[str, int] = {}
     for code in found:
         if code:
             counts[code] = counts.get(code, 0) + 1
     return sorted(counts, key=lambda code: -counts[code])
+
+
+def _weekday_abbreviation(text: str, match: re.Match[str]) -> bool:
+    """`Fr.` is francs beside an amount (`Fr. 12.50`), and Friday in opening hours (`Mo.-Fr. 8.00`)."""
+    if match.group(0).casefold() != "fr.":
+        return False
+    return bool(re.search(r"(?:Mo|Di|Do|Lu|Ma|Me|Je|Ve)\.?\s?[-–]\s?$", text[:match.start()], re.IGNORECASE))

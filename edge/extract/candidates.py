@@ -259,6 +259,8 @@ def find_currency(ctx: Context, rule: FieldRule) -> list[Candidate]:
 def labelled_text(ctx: Context, page: Page, line: Line, hit: L.LabelHit) -> tuple[str, Line] | None:
     """The value printed after a label: on its line, to its right on the row, or just below it
     (a form's box). A neighbour that is itself a label (the next box's) is no value."""
+    if L.compound(line.text, hit.phrase):
+        return None
     rest = L.after_label(line.text, hit.phrase)
     if rest:
         return rest, line
@@ -370,8 +372,8 @@ def _party_sections(ctx: Context, rule: FieldRule) -> list[Candidate]:
     for page in ctx.pages:
         for line in page.lines:
             hit = L.best_label(line.text, rule.labels)
-            if not hit or not hit.weight or hit.start > 0 or L.after_label(line.text, hit.phrase):
-                continue
+            if not hit or not hit.weight or L.normal(line.text) != hit.phrase:
+                continue  # a heading is the role alone: `Verkäufer-Kontoname : …` is no section
             for row in page.rows[line.row + 1:line.row + 1 + RECIPIENT_ROWS]:
                 for other in row:
                     name = L.best_label(other.text, L.PARTY_NAME)

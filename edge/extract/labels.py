@@ -58,12 +58,21 @@ def best_label(text: str, labels: LabelSet) -> LabelHit | None:
 
 def after_label(text: str, phrase: str) -> str:
     """What is printed after a label on the same line: `Invoice No.: INV-12` -> `INV-12`."""
-    words = phrase.split()
-    pattern = r"[^\w%#]*".join(re.escape(word) for word in words)
-    match = re.search(rf"(?<!\w){pattern}(?!\w)", text, re.IGNORECASE)
-    if not match:
+    match = _printed_label(text, phrase)
+    if not match or compound(text, phrase):
         return ""
     return text[match.end():].lstrip(" .:#-=|\t").strip()
+
+
+def compound(text: str, phrase: str) -> bool:
+    """`Verkäufer-IBAN: DE12…` is the seller's IBAN, a label of its own: the label joined to a word."""
+    match = _printed_label(text, phrase)
+    return bool(match and re.match(r"-\w", text[match.end():]))
+
+
+def _printed_label(text: str, phrase: str) -> re.Match[str] | None:
+    pattern = r"[^\w%#]*".join(re.escape(word) for word in phrase.split())
+    return re.search(rf"(?<!\w){pattern}(?!\w)", text, re.IGNORECASE)
 
 
 # -- amounts ----------------------------------------------------------------------------------------
@@ -257,7 +266,8 @@ RECIPIENT = LabelSet(labels=(
     "DELIVERY ADDRESS", "SHIPPING ADDRESS", "BILLING ADDRESS", "ADRESSE DE LIVRAISON", "LEVERADRES",
     "DIRECCIÓN DE ENTREGA", "INDIRIZZO DI CONSEGNA", "DESTINATAIRE", "FACTURÉ À", "FACTURE A", "FACTURER À", "LIVRÉ À", "ADRESSE DE FACTURATION", "ACHETEUR",
     "KLANT", "FACTUURADRES", "AFLEVERADRES", "AFNEMER", "CLIENTE", "FACTURAR A", "DESTINATARIO", "COMPRADOR",
-    "CESSIONARIO", "COMMITTENTE", "NABYWCA", "ODBIORCA",
+    "CESSIONARIO", "COMMITTENTE", "NABYWCA", "ODBIORCA", "WARENEMPFÄNGER", "ABWEICHENDER WARENEMPFÄNGER",
+    "LEISTUNGSEMPFÄNGER", "KÄUFER LEISTUNGSEMPFÄNGER", "SHIP TO PARTY", "CONSIGNEE", "DELIVERY TO",
 ))
 
 RECIPIENT_FIELDS = ("GUEST", "GUEST NAME", "CUSTOMER NAME", "PATIENT", "ATTN", "ATTENTION")  # one line, no block

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..engines.base import Completion, CompletionRequest
 from . import candidates as C
-from . import choose, dates, layout, reading, structure
+from . import checks, choose, dates, layout, reading, structure
 from .fields import FOUND, FieldRule, rules_for
 from .layout import Page
 from .pages import read_page
@@ -130,6 +130,9 @@ def _structured(context: C.Context, rules: dict[str, FieldRule], lists: bool, fo
     for name, rule in rules.items():
         if rule.kind == "items":
             found.values[name] = structure.items(context) or None if lists else None
+            if lists and structure.table_items(context) is not None:
+                mismatch = checks.line_sum(found.values[name], context.pages, found.values.get("total_amount"))
+                found.reasons += [mismatch] if mismatch else []
         elif rule.kind == "key_values":
             found.values[name] = structure.key_values(context) or None if lists else None
         elif rule.kind == "parties":

@@ -27,16 +27,22 @@ END = re.compile(r"\b(SUBTOTAL|SUB TOTAL|TOTAL|TAX|GST|VAT|AMOUNT DUE|BALANCE)\b
 def items(ctx: Context) -> list[dict[str, Any]]:
     """Rows of the document's item table when it has one (an invoice), else rows shaped like items
     (a till receipt prints no table header)."""
+    rows = table_items(ctx)
+    if rows is None:
+        rows = [item for page in ctx.pages for item in _table_rows(page)]
+    return rows[:MAX_ROWS]
+
+
+def table_items(ctx: Context) -> list[dict[str, Any]] | None:
+    """The items of the document's item tables, read by their columns; None when it prints none."""
     found: list[list[dict[str, Any]] | None] = []
     carried = None
     for page in ctx.pages:
         page_items, carried = tables.line_items(page, carried)
         found.append(page_items)
-    if any(page_items is not None for page_items in found):
-        rows = [item for page_items in found for item in page_items or []]
-    else:
-        rows = [item for page in ctx.pages for item in _table_rows(page)]
-    return rows[:MAX_ROWS]
+    if all(page_items is None for page_items in found):
+        return None
+    return [item for page_items in found for item in page_items or []]
 
 
 def _table_rows(page: Page) -> list[dict[str, Any]]:

@@ -324,11 +324,12 @@ ITEM_TABLE_TRUTH = [
 ]
 
 
-def item_table_invoice_pdf(path: Path) -> Path:
+def item_table_invoice_pdf(path: Path, subtotal: bool = True) -> Path:
     """An invoice whose item table is printed as tables are: a header naming the columns (`Pos`,
     `Bezeichnung`, `Menge`, `Einzelpreis`, `Betrag`), descriptions wrapped over two lines in a narrow
     column (one at a hyphen), a `Bruttopreis : 4,00` note and an allowance row between the items, and
-    the table running over the page break to its totals and a tax breakdown on page 2."""
+    the table running over the page break to its totals and a tax breakdown on page 2. Without
+    `subtotal` the sum of the line totals (81,36) is printed nowhere, only the net after the allowance."""
     from fpdf import FPDF
 
     pdf = FPDF(unit="pt", format="A4")
@@ -350,6 +351,9 @@ def item_table_invoice_pdf(path: Path) -> Path:
     pdf.add_page()
     pdf.text(50, 60, "Seite 2")
     y = _item_row(pdf, 90.0, *ITEM_TABLE[2])
+    if subtotal:
+        pdf.text(80, y, "Positionssumme")
+        pdf.text(_right(pdf, 495, "81,36"), y, "81,36")
     pdf.text(80, y + 10, "Nettobetrag")
     pdf.text(_right(pdf, 495, "80,36"), y + 10, "80,36")
     for x, label in ((50, "Steuersatz"), (200, "Basisbetrag"), (400, "Steuerbetrag")):

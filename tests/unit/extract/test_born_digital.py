@@ -109,16 +109,25 @@ def test_customer_block_first_tracked_letters_and_german_amounts(tmp_path):
     assert fields["currency"] == "EUR"
 
 
+LISTS = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
+                      "routes": [{"media": ["pdf"], "task": "extract", "schema": "invoice",
+                                  "tiers": ["ocr-small"], "options": {"lists": True}}]})
+
+
 def test_item_table_read_by_its_columns_over_a_page_break(tmp_path):
     """Wrapped descriptions joined (one at a hyphen), a `Bruttopreis : 4,00` note and an allowance row
     left out, the table carried over the page break, and every value grounded in the text layer."""
-    config = parse_config({"models": {"ocr-small": {"engine": "ocr"}},
-                           "routes": [{"media": ["pdf"], "task": "extract", "schema": "invoice",
-                                       "tiers": ["ocr-small"], "options": {"lists": True}}]})
-    doc = run_pipeline(config, docs.item_table_invoice_pdf(tmp_path / "table.pdf"))
+    doc = run_pipeline(LISTS, docs.item_table_invoice_pdf(tmp_path / "table.pdf"))
     items = doc["result"]["line_items"]
     assert [item["description"] for item in items] == [item["description"] for item in docs.ITEM_TABLE_TRUTH]
     for got, want in zip(items, docs.ITEM_TABLE_TRUTH, strict=True):
         assert (got["quantity"], got["unit_price"], got["total"]) == pytest.approx(
             (want["quantity"], want["unit_price"], want["total"]))
-    assert not [reason for reason in doc["review"]["reasons"] if reason["code"] == "ungrounded"]
+    codes = [reason["code"] for reason in doc["review"]["reasons"]]
+    assert "ungrounded" not in codes and "line_sum_mismatch" not in codes  # Positionssumme 81,36 is printed
+
+
+def test_line_totals_that_add_up_to_no_printed_sum_go_to_review(tmp_path):
+    doc = run_pipeline(LISTS, docs.item_table_invoice_pdf(tmp_path / "table.pdf", subtotal=False))
+    mismatch = [reason for reason in doc["review"]["reasons"] if reason["code"] == "line_sum_mismatch"]
+    assert doc["review"]["needs_review"] and mismatch and mismatch[0]["values"][0] == pytest.approx(81.36)

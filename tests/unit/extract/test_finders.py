@@ -275,3 +275,21 @@ def test_the_balance_left_after_an_advance_is_the_amount_to_pay():
     rows = [["Total HT", "391,79 €"], ["Total taxes", "78,36 €"], ["Total TTC", "470,15 €"],
             ["Acompte versé", "141,05 €"], ["Solde à payer", "329,10 €"]]
     assert best_invoice(rows, "total_amount") == pytest.approx(329.10)
+
+
+def test_a_label_joined_to_another_word_is_a_label_of_its_own():
+    """`Verkäufer-IBAN` and `Verkäufer-Kontoname` are the seller's bank details, not the seller."""
+    rows = [["Rohstoff AG"], ["Verkäufer-Kontoname", ": Global Supplies Financial Services"],
+            ["Verkäufer-IBAN", ": DE12 1234 4321 9876 00"], ["Art (Kategorie) Warenwert Steuer basisbetrag"]]
+    assert best_invoice(rows, "vendor_name") == "Rohstoff AG"
+
+
+def test_friday_in_opening_hours_is_not_swiss_francs():
+    rows = [["Währung:", "EUR"], ["Mo.-Fr. 08.30 - 12.30 Uhr"], ["Mo.-Fr. 14.00 - 17.00 Uhr"]]
+    assert best_invoice(rows, "currency") == "EUR"
+    assert amounts.currencies("Summe Fr. 12.50") == ["CHF"]
+
+
+@pytest.mark.parametrize("printed, value", [("0,025", 0.025), ("1.000,0000", 1000.0), ("15.387,0800", 15387.08)])
+def test_prices_with_four_decimals_and_a_leading_zero(printed, value):
+    assert float(amounts.find(printed)[0].value) == value
