@@ -51,6 +51,14 @@ class TransientError(EdgeError):
     code = "transient"
 
 
+class EngineCrashed(TransientError):
+    """The worker process running a model (`isolate = true`) died while handling this file: a crash
+    in native code, or the OOM killer. edge goes on; the file is tried again up to `max_crashes`
+    times, then it is `dead`."""
+
+    code = "engine_crashed"
+
+
 class OutOfMemory(TransientError):
     """The accelerator (or host) ran out of memory for this request."""
 

@@ -10,7 +10,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, Crashed, EdgeError, EngineError, EngineUnavailable, InputError, TransientError
+from .errors import (
+    ConfigError,
+    Crashed,
+    EdgeError,
+    EngineCrashed,
+    EngineError,
+    EngineUnavailable,
+    InputError,
+    TransientError,
+)
 from .job import Job
 from .pipeline import Outcome, Pipeline, Routed
 
@@ -45,7 +54,7 @@ def execute(pipeline: Pipeline, job: Job, max_attempts: int, write: bool = True,
         return Verdict("paused", error=exc, attempts=job.attempts)
     except TransientError as exc:
         attempts = job.attempts + 1
-        if attempts < max_attempts:
+        if attempts < (pipeline.config.edge.max_crashes if isinstance(exc, EngineCrashed) else max_attempts):
             return Verdict("retry", error=exc, attempts=attempts)
         return _failed(pipeline, job, exc, attempts, write, kind="dead")
     except (InputError, EngineError, ConfigError) as exc:  # ConfigError: a model folder or route option to fix

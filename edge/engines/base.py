@@ -135,6 +135,10 @@ class EngineSet:
             if engine is None:
                 spec = self.config.models[name]
                 cls = engine_class(spec.engine)
+                if getattr(spec, "isolate", False):
+                    from .worker import isolated
+
+                    cls = isolated(cls)
                 engine = cls(name, spec, cls.Options.model_validate(spec.engine_options()))
                 self._engines[name] = engine
             engine.last_used = time.monotonic()

@@ -3,7 +3,8 @@
 Loaded by the daemon under test as a plugin: `engine = "tests.helpers.crashing_engine:CrashingEngine"`.
 It stands for native code (llama.cpp, CTranslate2, ONNX Runtime, FFmpeg) that dies on one input:
 on the file named `crash_on` it calls os.abort() (SIGABRT), reads address 0 through ctypes (a real
-SIGSEGV), or hangs until the process is killed (`how = "hang"`, for kill -9 mid-file). Every other
+SIGSEGV), or hangs until the process is killed (`how = "hang"`, for kill -9 mid-file); `refuse` and
+`defect` raise instead (an EngineError, a ValueError), as an engine that stays up would. Every other
 file gets the metadata engine's answer. With `while_flag` it only misbehaves while that file exists.
 """
 
@@ -17,11 +18,12 @@ from typing import Literal
 
 from edge.engines.base import EngineOptions
 from edge.engines.metadata import MetadataEngine
+from edge.errors import EngineError
 
 
 class CrashingOptions(EngineOptions):
     crash_on: str = ""  # the name of the file this engine dies on
-    how: Literal["abort", "segv", "hang"] = "abort"
+    how: Literal["abort", "segv", "hang", "refuse", "defect"] = "abort"
     while_flag: str | None = None  # path of a flag file: misbehave only while it exists
 
 
@@ -42,6 +44,10 @@ class CrashingEngine(MetadataEngine):
 
 
 def _die(how: str) -> None:
+    if how == "refuse":
+        raise EngineError("the engine refused this file", code="refused_here", hint="a hint from the engine")
+    if how == "defect":
+        raise ValueError("a bug in the engine")
     if how == "abort":
         os.abort()
     if how == "segv":
