@@ -71,7 +71,7 @@ def speech_set(folder: Path, voices: list[str], clips: int = 2, per_clip: int = 
     for voice in voices:
         sentences = SENTENCES if voice == "en-us" else PHRASES[voice]
         for index in range(clips):
-            chosen = [sentences[(index * per_clip + k) % len(sentences)] for k in range(per_clip)]
+            chosen = [sentences[(index * (per_clip + 1) + k) % len(sentences)] for k in range(per_clip)]  # rotated
             path = write_audio(folder / f"{voice}-{index}.wav", join([speech_samples(t, folder, voice) for t in chosen]))
             (folder / f"{path.name}.ref.txt").write_text(" ".join(chosen) + "\n", encoding="utf-8")
             (folder / f"{path.name}.lang").write_text(LANGUAGE_OF_VOICE[voice] + "\n", encoding="utf-8")
