@@ -26,6 +26,7 @@ from .base import Review
 MISMATCH_P = 0.5  # language ID this sure of another language than English: the English-only model is wrong
 MIN_SOUNDING_S = 5.0  # less sound than this says nothing about coverage
 SPEECH_WPM = "100-180"  # read and conversational speech, for the message
+LOOP = "the same text as the segments around it"
 _NO_SPACE = re.compile(r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -77,14 +78,14 @@ def _no_speech(ev: Evidence, opts: Any) -> dict[str, Any] | None:
 
 
 def _hallucination(ev: Evidence, opts: Any) -> dict[str, Any] | None:
-    why = {id(s): cause for s in ev.segments if (cause := _suspect(s, ev.levels, opts))}
-    why.update({id(s): "the same text as the segments around it" for s in looped(ev.segments)})
-    suspects = [s for s in ev.segments if id(s) in why]
+    loops = looped(ev.segments)
+    causes = [_suspect(s, ev.levels, opts) or (LOOP if i in loops else None) for i, s in enumerate(ev.segments)]
+    suspects = [(s, cause) for s, cause in zip(ev.segments, causes) if cause]
     if not suspects:
         return None
-    causes = sorted(set(why.values()))
-    return {"code": "hallucination_suspect", "message": f"{len(suspects)} segment(s) look invented: "
-            f"{'; '.join(causes)}", "spans": [{**span, "cause": why[id(s)]} for s, span in zip(suspects, spans(suspects))]}
+    listed = "; ".join(sorted({cause for _, cause in suspects}))
+    return {"code": "hallucination_suspect", "message": f"{len(suspects)} segment(s) look invented: {listed}",
+            "spans": [{**spans([s])[0], "cause": cause} for s, cause in suspects]}
 
 
 def _suspect(segment: dict[str, Any], levels: Levels, opts: Any) -> str | None:
@@ -163,14 +164,14 @@ def repeated_ngram(text: str) -> str | None:
     return None
 
 
-def looped(segments: list[dict[str, Any]], run: int = 3) -> list[dict[str, Any]]:
-    """Segments in a run of `run` or more with the same text (Whisper stuck in a loop)."""
-    found: list[dict[str, Any]] = []
+def looped(segments: list[dict[str, Any]], run: int = 3) -> set[int]:
+    """Indices of the segments in a run of `run` or more with the same text (Whisper stuck in a loop)."""
+    found: set[int] = set()
     start = 0
     for index in range(1, len(segments) + 1):
         if index == len(segments) or segments[index]["text"].casefold() != segments[start]["text"].casefold():
             if index - start >= run:
-                found += segments[start:index]
+                found.update(range(start, index))
             start = index
     return found
 
