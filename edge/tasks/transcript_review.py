@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,15 +154,21 @@ def word_count(text: str) -> float:
 
 
 def repeated_ngram(text: str) -> str | None:
-    """An n-gram said four times in a row (words; characters in scripts without spaces), else None."""
+    """An n-gram said over and over in a row (four times; a single word six times), else None. Words are
+    counted without their punctuation ("1,1,1,1" is four words); in scripts without spaces, characters."""
     spaced = len(_NO_SPACE.findall(text)) * 2 < len(text)
-    units = text.casefold().split() if spaced else [c for c in text if not c.isspace()]
+    units = re.findall(r"\w+", text.casefold()) if spaced else [c for c in text if _is_letter(c)]
     for n in range(1 if spaced else 2, 7 if spaced else 9):
-        for start in range(0, len(units) - 4 * n + 1):
+        copies = 6 if n == 1 else 4
+        for start in range(0, len(units) - copies * n + 1):
             gram = units[start:start + n]
-            if all(units[start + k * n:start + (k + 1) * n] == gram for k in range(1, 4)):
+            if all(units[start + k * n:start + (k + 1) * n] == gram for k in range(1, copies)):
                 return (" " if spaced else "").join(gram)
     return None
+
+
+def _is_letter(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LMN"  # letters, their marks (Thai vowels), digits
 
 
 def looped(segments: list[dict[str, Any]], run: int = 3) -> set[int]:
