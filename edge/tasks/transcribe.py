@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..config import describe
-from ..engines.whisper import TranscribeRequest, WhisperEngine
+from ..engines.whisper import TranscribeRequest, Transcript, WhisperEngine
 from ..errors import ConfigError
 from ..media import audio, levels
 from .base import TaskContext, TaskOutput
@@ -120,7 +120,7 @@ def _transcribe_windows(engine: WhisperEngine, stream: audio.AudioStream, reques
     return heard
 
 
-def _first_window(heard: _Heard, engine: WhisperEngine, part: Any, samples: Any) -> None:
+def _first_window(heard: _Heard, engine: WhisperEngine, part: Transcript, samples: Any) -> None:
     """The language found here holds for the rest; an English-only model has its language checked here."""
     heard.language, heard.probability = part.language, part.language_probability
     heard.candidates, heard.multilingual = part.candidates, part.multilingual
