@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers.audio import have_tools, speak
 from tests.helpers.daemon import DaemonProcess
 
 CRASHING = "tests.helpers.crashing_engine:CrashingEngine"
@@ -154,3 +155,33 @@ def test_kill_9_twice_mid_file_then_dead_and_edge_retry_gives_another_chance(inb
     assert validate_sidecar(sidecar_of(bad))["status"] == "ok" and not error_of(bad).exists()
     report = json.loads(run_edge("status", "--json", "--state-dir", str(state)).stdout)
     assert report["counts"]["done"] == 6 and report["counts"]["dead"] == 0
+
+
+LONG_SPEECH = " ".join(["The quarterly report covers deliveries, invoices and the payments still open."] * 12)
+WHISPER = ('[models.asr]\nengine = "faster-whisper"\nmodel = "embedded:base"\n'
+           '[[routes]]\nname = "audio"\nmedia = ["audio"]\ntask = "transcribe"\nmodel = "asr"\n')
+
+
+@pytest.mark.skipif(have_tools() is not None, reason=str(have_tools()))
+def test_kill_9_twice_while_real_whisper_transcribes_a_long_recording(inbox, tmp_path):
+    long = speak(LONG_SPEECH, tmp_path / "long.wav").rename(inbox / "long.wav")  # about a minute of speech
+    notes = [inbox / f"note{index}.txt" for index in range(3)]
+    for index, note in enumerate(notes):
+        note.write_text(f"note {index}\n")
+    config = write_config(tmp_path / "models.toml", WHISPER)
+    state = tmp_path / "state"
+    for _ in range(2):  # kill -9 once Whisper has the recording
+        daemon = DaemonProcess(inbox, config, state)
+        wait_for(lambda d=daemon: d.count(f"event=start path={long} model=asr"), 120, what="the recording in flight")
+        os.kill(daemon.proc.pid, signal.SIGKILL)
+        daemon.kill()
+
+    daemon = DaemonProcess(inbox, config, state).wait_ready()
+    wait_for(lambda: error_of(long).exists() and all(sidecar_of(note).exists() for note in notes), 120,
+             what="the recording quarantined and the notes answered")
+    assert daemon.count(f"event=crash_found path={long} crashes=2") == 1, daemon.log()
+    assert daemon.terminate() == 0
+    assert daemon.count(f"path={long} model=asr") == 0  # not transcribed a third time
+    error = validate_sidecar(error_of(long))["error"]
+    assert (error["code"], error["message"]) == ("crashed", "edge stopped while handling this file (twice)")
+    assert all(validate_sidecar(sidecar_of(note))["status"] == "ok" for note in notes)
