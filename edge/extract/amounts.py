@@ -27,6 +27,9 @@ AMOUNT = re.compile(
     rf"(?:\s?(?P<post>{_CURRENCY}|kr)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
+# OCR glues a label to its amount (`Gesamtbetrag1.145,65 €`): money with cents right after a word.
+GLUED = re.compile(rf"(?<=[^\W\d_]{{3}})(?P<num>\d{{1,3}}(?:[.,']\d{{3}})*[.,]\d{{2}})(?![\d/:]|[.,]\d|[A-Za-z])"
+                   rf"(?:\s?(?P<post>{_CURRENCY})(?![A-Za-z]))?")
 MAX_INTEGER_DIGITS = 12
 MAX_DECIMALS = 4
 
@@ -42,6 +45,17 @@ class AmountToken:
 
 
 def find(text: str) -> list[AmountToken]:
+    tokens = _printed(text)
+    taken = [(token.start, token.end) for token in tokens]
+    for match in GLUED.finditer(text):
+        value = parse_number(match.group("num"))
+        if value is not None and not any(a < match.end() and match.start() < b for a, b in taken):
+            tokens.append(AmountToken(match.group(0).strip(), match.start(), match.end(), value,
+                                      _code(match.group("post")), True))
+    return sorted(tokens, key=lambda token: token.start)
+
+
+def _printed(text: str) -> list[AmountToken]:
     tokens = []
     for match in AMOUNT.finditer(text):
         value = parse_number(match.group("num"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -88,6 +88,11 @@ def label_of(page: Page, line: Line, start: int, rules: L.LabelSet, floor: int =
     if hit or floor:
         return hit
     lefts = [other for other in page.rows[line.row] if other.x1 <= line.x0 + line.height * 0.5 and other is not line]
+    words = _label_words(lefts)
+    if len(words) > 1:  # a label set word by word: `Gesamtbetrag | der | Zuschläge | 0,00`
+        hit = L.best_label(" ".join(words), rules)
+        if hit:
+            return hit
     for other in reversed(lefts):
         hit = L.best_label(other.text, rules)
         if hit:
@@ -96,6 +101,16 @@ def label_of(page: Page, line: Line, start: int, rules: L.LabelSet, floor: int =
         return None
     above = [other for other in page.rows[line.row - 1] if other.x0 < line.x1 and other.x1 > line.x0]
     return L.best_label(above[0].text, rules) if above and not amounts.find(above[0].text) else None
+
+
+def _label_words(lefts: list[Line]) -> list[str]:
+    """The cells left of a value back to the previous amount: the words of its label."""
+    words: list[str] = []
+    for other in reversed(lefts):
+        if amounts.find(other.text):
+            break
+        words.insert(0, other.text)
+    return words
 
 
 def label_weight(hit: L.LabelHit | None) -> float:
@@ -107,7 +122,7 @@ def label_weight(hit: L.LabelHit | None) -> float:
 # -- dates --------------------------------------------------------------------------------------------
 
 
-_TIME = re.compile(r"^\W{0,3}\d{1,2}[:.]\d{2}(?![\d/])")
+_TIME = re.compile(r"^\W{0,3}\d{1,2}[:.]\d{2}(?![\d/]|[.,]\d)")  # 14.09 alone, not 14.09.2018
 
 
 def find_dates(ctx: Context, rule: FieldRule) -> list[Candidate]:
@@ -259,18 +274,23 @@ def find_currency(ctx: Context, rule: FieldRule) -> list[Candidate]:
 def labelled_text(ctx: Context, page: Page, line: Line, hit: L.LabelHit) -> tuple[str, Line] | None:
     """The value printed after a label: on its line, to its right on the row, or just below it
     (a form's box). A neighbour that is itself a label (the next box's) is no value."""
+    return next(labelled_texts(ctx, page, line, hit), None)
+
+
+def labelled_texts(ctx: Context, page: Page, line: Line, hit: L.LabelHit) -> Iterator[tuple[str, Line]]:
+    """Where a label's value may be printed, nearest first: after it, to its right, below it."""
     if L.compound(line.text, hit.phrase):
-        return None
+        return
     rest = L.after_label(line.text, hit.phrase)
     if rest:
-        return rest, line
+        yield rest, line
+        return
     right = page.same_row_right(line)
     if right and not ctx.is_label(right[0].text):
-        return right[0].text.strip(), right[0]
+        yield right[0].text.strip(), right[0]
     below = page.below(line, rows=1)
     if below and not ctx.is_label(below[0].text):
-        return below[0].text.strip(), below[0]
-    return None
+        yield below[0].text.strip(), below[0]
 
 
 def find_labelled(ctx: Context, rule: FieldRule, accept: Callable[[str], str | None]) -> list[Candidate]:
@@ -280,8 +300,9 @@ def find_labelled(ctx: Context, rule: FieldRule, accept: Callable[[str], str | N
             hit = L.best_label(line.text, rule.labels)
             if not hit or not hit.weight or hit.start > 0:
                 continue
-            value = labelled_text(ctx, page, line, hit)
-            cleaned = accept(value[0]) if value else None
+            # the first neighbour that reads as the value: `Facture n° | Date de facture` over `F-2025-10870`
+            value, cleaned = next(((found, kept) for found in labelled_texts(ctx, page, line, hit)
+                                   if (kept := accept(found[0]))), (None, None))
             if value and cleaned:
                 score = hit.weight - 0.01 * line.index / max(1, len(page.lines))
                 found.append(Candidate(cleaned, value[0], page.number, value[1].index, score,

@@ -61,7 +61,7 @@ def after_label(text: str, phrase: str) -> str:
     match = _printed_label(text, phrase)
     if not match or compound(text, phrase):
         return ""
-    return text[match.end():].lstrip(" .:#-=|\t").strip()
+    return text[match.end():].lstrip(" .:#-=|\t°º").strip()
 
 
 def compound(text: str, phrase: str) -> bool:
@@ -119,6 +119,10 @@ TOTAL = LabelSet(
         "BEREITS BEZAHLT", "BEREITS GEZAHLT", "ADVANCE", "ADVANCE PAID", "PREPAID", "PREPAYMENT", "ACOMPTE",
         "AANBETALING", "ANTICIPO", "ACCONTO", "ZALICZKA", "SKONTO", "RABATT", "REMISE", "KORTING", "DESCUENTO",
         "SCONTO", "RABAT", "TAX RATE", "VAT RATE", "STEUERSATZ",
+        # sums of the charges or allowances, and sums said to be without tax
+        "GESAMTBETRAG DER ZUSCHLÄGE", "GESAMTBETRAG DER ABSCHLÄGE", "SUMME ZUSCHLÄGE", "SUMME ABSCHLÄGE",
+        "RECHNUNGSSUMME OHNE UST", "SUMME OHNE UST", "GESAMTBETRAG OHNE UST", "BETRAG OHNE UST", "TOTAL WITHOUT VAT",
+        "TOTAL EXCL VAT", "TOTAL EXCL TAX", "TOTAL BEFORE TAX", "TOTAL SANS TVA", "TOTAAL EXCL BTW",
     ),
 )
 # Payment lines: the total when nothing else says so (CASH 9.00 with CHANGE 0.00).

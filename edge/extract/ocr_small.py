@@ -130,7 +130,8 @@ def _structured(context: C.Context, rules: dict[str, FieldRule], lists: bool, fo
     for name, rule in rules.items():
         if rule.kind == "items":
             found.values[name] = structure.items(context) or None if lists else None
-            if lists and structure.table_items(context) is not None:
+            born_digital = all(page.source == "text_layer" for page in context.pages)  # OCR misreads sums
+            if lists and born_digital and structure.table_items(context) is not None:
                 mismatch = checks.line_sum(found.values[name], context.pages, found.values.get("total_amount"))
                 found.reasons += [mismatch] if mismatch else []
         elif rule.kind == "key_values":

@@ -293,3 +293,23 @@ def test_friday_in_opening_hours_is_not_swiss_francs():
 @pytest.mark.parametrize("printed, value", [("0,025", 0.025), ("1.000,0000", 1000.0), ("15.387,0800", 15387.08)])
 def test_prices_with_four_decimals_and_a_leading_zero(printed, value):
     assert float(amounts.find(printed)[0].value) == value
+
+
+def test_an_amount_ocr_glued_to_its_label_is_still_read():
+    rows = [["Nettobetrag", "962,73 €"], ["USt.", "182,92 €"], ["Gesamtbetrag1.145,65 €"]]
+    assert best_invoice(rows, "total_amount") == pytest.approx(1145.65)
+    assert amounts.find("INV2023 V1.00") == []  # a code, a version: no money
+
+
+@pytest.mark.parametrize("rows", [
+    [["Facture n°", "Date de facture"], ["F-2025-10870"], ["Date d'échéance"]],  # boxes: label over value
+    [["Facture n° F-2025-10870"]],
+])
+def test_the_number_under_or_after_facture_n(rows):
+    assert best_invoice(rows, "invoice_number") == "F-2025-10870"
+
+
+def test_a_list_of_dates_is_not_a_date_with_its_time():
+    rows = [["Rechnung Nr. 471102 vom 03.10.2018"], ["Termine: 11.09.2018; 14.09.2018; 19.09.2018"]]
+    found = candidates.find(context(rows, "DMY"), INVOICE["date"])
+    assert found[0].value == "2018-10-03" and found[0].score - found[1].score >= 1.0
