@@ -69,16 +69,45 @@ def render(doc: Any, rng: random.Random, fonts: list[str], small: bool = False) 
         return _receipt(doc, rng, face, scale)
     page = Page(PAGE, face, scale)
     style = rng.choice(("inline", "stacked", "columns"))
-    _title(page, rng, "INVOICE" if doc.kind == "invoice" else rng.choice(("CLAIM FORM", "Insurance Claim Form")))
-    if doc.kind == "invoice":
+    layout = getattr(doc, "layout", None) or {}
+    if layout.get("recipient_first"):
+        _recipient_window(page, doc)
+    _title(page, rng, layout.get("title", "INVOICE") if doc.kind == "invoice"
+           else rng.choice(("CLAIM FORM", "Insurance Claim Form")))
+    if doc.kind == "invoice" and not layout.get("recipient_first"):
         _party_block(page, doc)
     _fields(page, doc, rng, style)
     if doc.kind == "invoice":
         _table(page, doc, rng.choice(("lines", "grid")))
         _totals(page, doc)
+        if layout.get("footer"):
+            _legal_footer(page, doc)
     else:
         _claim_extras(page, rng)
     return page.image
+
+
+def _recipient_window(page: Page, doc: Any) -> None:
+    """The layout of many European invoices: the recipient's address window at the top left, under its
+    label, and the issuer's name and address to its right."""
+    top = page.y
+    page.text(60, doc.labels["customer_name"], 16)
+    page.y += page.line_height(16)
+    page.text(60, doc.shown.get("customer_name", ""), 22)
+    page.y = top
+    for name, size in (("vendor_name", 26), ("vendor_address", 16)):
+        if name in doc.shown:
+            page.text(560, doc.shown[name], size)
+            page.y += page.line_height(size)
+    page.y = max(page.y, top + page.line_height(16) + page.line_height(22)) + 40
+
+
+def _legal_footer(page: Page, doc: Any) -> None:
+    """The issuer's legal line at the foot of the page: its registered name, register and tax number."""
+    register = {"de": "Amtsgericht Hamburg HRB 48213", "fr": "RCS Lyon 512 345 678", "nl": "KvK 61234567"}
+    parts = [doc.layout["legal_name"], register.get(doc.language, "Registered in England No. 0481213"),
+             {"de": "USt-IdNr.", "fr": "N° TVA", "nl": "BTW-nr"}.get(doc.language, "VAT No.") + " DE293847561"]
+    page.text(60, " · ".join(parts), 14, y=PAGE[1] - 60)
 
 
 def _title(page: Page, rng: random.Random, title: str) -> None:
@@ -113,7 +142,8 @@ SKIP = ("vendor_name", "vendor_address", "subtotal", "tax_amount", "total_amount
 
 
 def _fields(page: Page, doc: Any, rng: random.Random, style: str) -> None:
-    rows = _visible(doc, SKIP if doc.kind == "invoice" else ())
+    recipient_first = (getattr(doc, "layout", None) or {}).get("recipient_first")
+    rows = _visible(doc, (*SKIP, *(("customer_name",) if recipient_first else ())) if doc.kind == "invoice" else ())
     if rng.random() < 0.3:
         rng.shuffle(rows)
     {"inline": _inline, "stacked": _stacked, "columns": _columns}[style](page, rows)
@@ -148,7 +178,7 @@ def _stacked(page: Page, rows: list[tuple[str, str]]) -> None:
 
 def _table(page: Page, doc: Any, style: str) -> None:
     cols = (60, 520, 640, 800)
-    heads = ("Description", "Qty", "Unit price", "Amount")
+    heads = (getattr(doc, "layout", None) or {}).get("heads", ("Description", "Qty", "Unit price", "Amount"))
     page.rule(60, 940)
     page.y += 8
     for x, head in zip(cols, heads):

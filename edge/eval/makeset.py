@@ -70,6 +70,8 @@ class Doc:
     extra: dict[str, Any] = field(default_factory=dict)
     currency: tuple = CURRENCIES[0]
     date_format: str = DATE_FORMATS[0]
+    language: str = "en"
+    layout: dict[str, Any] = field(default_factory=dict)  # invoices: title, table heads, recipient first, footer
 
 
 def make_set(out: Path, n: int, seed: int) -> list[Path]:
@@ -83,7 +85,7 @@ def make_set(out: Path, n: int, seed: int) -> list[Path]:
 def make_one(out: Path, index: int, seed: int, fonts: list[str]) -> Path:
     rng = random.Random(f"{seed}:{index}")
     kind = KINDS[index % len(KINDS)]
-    doc = _draw_values(rng, kind)
+    doc = _draw_values(rng, kind, random.Random(f"{seed}:{index}:layout"))
     hard = _hard_cases(rng, index)
     image = drawing.render(doc, rng, fonts, small=("small_print" in hard))
     image = drawing.degrade(image, rng, hard)
@@ -105,13 +107,56 @@ def _hard_cases(rng: random.Random, index: int) -> list[str]:
 # -- values -----------------------------------------------------------------------------
 
 
-def _draw_values(rng: random.Random, kind: str) -> Doc:
+def _draw_values(rng: random.Random, kind: str, layout_rng: random.Random | None = None) -> Doc:
     doc = {"invoice": _invoice, "claim_form": _claim, "receipt": _receipt}[kind](rng)
     doc.currency = rng.choice(CURRENCIES)
     doc.date_format = rng.choice(DATE_FORMATS)
     _drop_optional(rng, doc)
+    if kind == "invoice" and layout_rng is not None:
+        _localise(layout_rng, doc)
     _format_shown(doc)
     return doc
+
+
+# Invoices as they are printed in other countries: the labels, title and table heads of the language,
+# its date style and the euro. (language, weight, date format, title, labels, table heads)
+INVOICE_LANGUAGES = (
+    ("en", 0.4, None, "INVOICE", {}, ("Description", "Qty", "Unit price", "Amount")),
+    ("de", 0.25, "%d.%m.%Y", "RECHNUNG",
+     {"invoice_number": "Rechnungsnummer", "date": "Rechnungsdatum", "due_date": "Fällig am", "vendor_name": "Verkäufer",
+      "vendor_address": "Anschrift", "customer_name": "Rechnungsempfänger", "po_number": "Bestellnummer",
+      "subtotal": "Nettobetrag", "tax_amount": "USt.", "total_amount": "Gesamtbetrag"},
+     ("Bezeichnung", "Menge", "Einzelpreis", "Betrag")),
+    ("fr", 0.2, "%d/%m/%Y", "FACTURE",
+     {"invoice_number": "Facture n°", "date": "Date de facture", "due_date": "Date d'échéance",
+      "vendor_name": "Émetteur", "vendor_address": "Adresse", "customer_name": "Facturé à",
+      "po_number": "Bon de commande", "subtotal": "Total HT", "tax_amount": "TVA", "total_amount": "Total TTC"},
+     ("Désignation", "Qté", "Prix unitaire", "Montant HT")),
+    ("nl", 0.15, "%d-%m-%Y", "FACTUUR",
+     {"invoice_number": "Factuurnummer", "date": "Factuurdatum", "due_date": "Vervaldatum", "vendor_name": "Van",
+      "vendor_address": "Adres", "customer_name": "Factuuradres", "po_number": "Ordernummer",
+      "subtotal": "Subtotaal", "tax_amount": "BTW", "total_amount": "Totaal"},
+     ("Omschrijving", "Aantal", "Prijs", "Bedrag")),
+)
+EURO = CURRENCIES[1]
+LEGAL_FORMS = {"en": "Ltd", "de": "GmbH", "fr": "SARL", "nl": "B.V."}
+
+
+def _localise(rng: random.Random, doc: Doc) -> None:
+    """An invoice's language and layout: drawn from a generator of its own, so the values of every
+    document (and the whole set of receipts and claim forms) stay what the seed always gave."""
+    language, _weight, date_format, title, labels, heads = rng.choices(
+        INVOICE_LANGUAGES, weights=[entry[1] for entry in INVOICE_LANGUAGES])[0]
+    doc.language = language
+    doc.labels = {**doc.labels, **labels}
+    if date_format:
+        doc.date_format = date_format
+        if doc.fields.get("currency") is not None:
+            doc.currency = EURO
+    vendor = doc.fields["vendor_name"]
+    legal = vendor if vendor.split()[-1] in ("Corp", "Ltd", "GmbH", "S.A.") else f"{vendor} {LEGAL_FORMS[language]}"
+    doc.layout = {"title": title, "heads": heads, "recipient_first": rng.random() < 0.5,
+                  "footer": rng.random() < 0.5, "legal_name": legal}
 
 
 # Fields a document may leave out on purpose: the truth then says null.
@@ -248,6 +293,8 @@ def _write_truth(path: Path, doc: Doc, hard: list[str], seed: int, index: int) -
         "checkers": {name: CHECKERS[name] for name in fields if name in CHECKERS},
         "missing_on_purpose": doc.missing, "hard_cases": hard,
         "currency": doc.currency[0], "date_format": doc.date_format, "seed": seed, "index": index,
+        **({"language": doc.language, "layout": {key: value for key, value in doc.layout.items()
+                                                   if key in ("recipient_first", "footer")}} if doc.layout else {}),
     }
     text = json.dumps(truth, ensure_ascii=False, indent=2) + "\n"
     path.with_name(path.name + TRUTH_SUFFIX).write_text(text, encoding="utf-8")

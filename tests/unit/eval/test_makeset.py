@@ -25,3 +25,16 @@ def test_truth_fields_are_the_builtin_schema_fields_with_traps_and_hard_cases(tm
     hard = {case for s in samples for case in s.meta["hard_cases"]}
     assert len(hard) >= 5, hard
     assert {p.suffix for p in (s.path for s in samples)} == {".png", ".jpg"}
+
+
+def test_invoices_come_in_other_languages_and_layouts(tmp_path):
+    """As real ones do: German, French and Dutch labels and dates, the recipient's address window
+    printed above the issuer, the issuer's legal line in the footer."""
+    invoices = [s for s in dataset.load(make_set(tmp_path / "set", 24, seed=4)[0].parent) if s.schema == "invoice"]
+    assert {s.meta["language"] for s in invoices} >= {"en", "de", "fr"}
+    assert any(s.meta["layout"]["recipient_first"] for s in invoices)
+    assert any(not s.meta["layout"]["recipient_first"] for s in invoices)
+    assert any(s.meta["layout"]["footer"] for s in invoices)
+    for sample in invoices:
+        if sample.meta["language"] != "en" and sample.fields["currency"] is not None:
+            assert sample.fields["currency"] == "EUR", sample.name
