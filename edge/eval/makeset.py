@@ -120,7 +120,7 @@ def _draw_values(rng: random.Random, kind: str, layout_rng: random.Random | None
 
 # Invoices as they are printed in other countries: the labels, title and table heads of the language,
 # its date style and the euro. (language, weight, date format, title, labels, table heads)
-INVOICE_LANGUAGES = (
+INVOICE_LANGUAGES: tuple[tuple[str, float, str | None, str, dict[str, str], tuple[str, ...]], ...] = (
     ("en", 0.4, None, "INVOICE", {}, ("Description", "Qty", "Unit price", "Amount")),
     ("de", 0.25, "%d.%m.%Y", "RECHNUNG",
      {"invoice_number": "Rechnungsnummer", "date": "Rechnungsdatum", "due_date": "Fällig am", "vendor_name": "Verkäufer",
