@@ -145,7 +145,8 @@ def model_comparison(work: Path) -> None:
     which is what THREADS idle cores would take."""
     print(f"== shipped model vs tiny.en: espeak-ng speech ({', '.join(VOICES)}), 2 clips of 6 sentences each, "
           f"{THREADS} CPU threads, beam 5, VAD; best of {RUNS} ==")
-    print(f"{'model':>17} {'lang':>4} {'error':>11} {'wall speed':>13} {'CPU speed':>13} {'flagged':>8} {'bad caught':>10}")
+    print(f"{'model':>17} {'lang':>4} {'error':>11} {'wall RTF (speed)':>20} {'CPU RTF (speed)':>20} {'flagged':>8} "
+          f"{'bad caught':>10}")
     for voice in VOICES:
         h.speech_set(work / "speech" / voice, [voice], clips=2, per_clip=6)
     for model in dict.fromkeys([shipped_asr(), "embedded:tiny.en"]):
@@ -172,8 +173,13 @@ def _language_line(model: str, folder: Path) -> str:
     audio_s = report.summary()["audio_s"]
     caught = f"{sum(r.bad and r.needs_review for r in report.recordings)}/{sum(r.bad for r in report.recordings)}"
     return (f"{model:>17} {language:>4} {row['metric'].upper():>4} {row['error_rate']:6.3f} "
-            f"{audio_s / min(walls):8.1f}x real {audio_s / (min(cpus) / THREADS):8.1f}x real "
+            f"{_rtf(min(walls), audio_s):>20} {_rtf(min(cpus) / THREADS, audio_s):>20} "
             f"{row['flagged']:>4}/{row['recordings']:<3} {caught:>10}")
+
+
+def _rtf(seconds: float, audio_s: float) -> str:
+    """Real-time factor (seconds of work per second of audio) and its inverse, the speed."""
+    return f"{seconds / audio_s:.3f} ({audio_s / seconds:.1f}x)"
 
 
 def main() -> None:
