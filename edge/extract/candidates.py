@@ -354,7 +354,8 @@ def _title_numbers(ctx: Context) -> list[Candidate]:
             match = L.DOCUMENT_TITLE.match(text) or (L.TITLE_HEADING.match(text) if heading else None)
             number = _identifier(text[match.end():]) if match else None
             if number and not dates.find(number):
-                found.append(Candidate(number, number, page.number, row[0].index, 3.5, "the document's title"))
+                where = next((line for line in row if number in line.text), row[0])
+                found.append(Candidate(number, number, page.number, where.index, 3.5, "the document's title"))
     return found
 
 

@@ -52,7 +52,7 @@ def _table_rows(page: Page) -> list[dict[str, Any]]:
                    if len(HEADER.findall(L.normal("  ".join(line.text for line in row)))) >= 2), None)
     out = []
     for row in page.rows[(header + 1 if header is not None else 0):]:
-        if END.match(L.normal(row[0].text)):
+        if END.match(L.normal(row[0].text)) or tables.ends_table(row):
             break
         item = _item(row)
         if item and (header is not None or _unlabelled(row)):

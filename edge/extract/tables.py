@@ -237,7 +237,7 @@ def _read(page: Page, table: Table) -> tuple[list[dict[str, Any]], int]:
     number = table.header_row + 1
     while number < len(rows):
         cells = _cells(table, pieces(rows[number]))
-        if _ends_table(rows[number]) and cells["quantity"] is None and cells["unit_price"] is None:
+        if ends_table(rows[number]) and cells["quantity"] is None and cells["unit_price"] is None:
             break
         if items and _next_header(rows[number]):
             break
@@ -363,7 +363,7 @@ def _wraps(table: Table, previous: dict[str, Any], cells: dict[str, Any], widest
     return hyphenated or previous["extent"][1] + 0.3 * height + cells["first_word"] > width - 3 * height
 
 
-def _ends_table(row: list[Line]) -> bool:
+def ends_table(row: list[Line]) -> bool:
     """The totals under the table: `Subtotal`, `Nettobetrag`, `Total HT`, `Positionssumme` ..."""
     first = L.normal(row[0].text)
     if any(first.startswith(word) for word in END_WORDS):

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ConfigError, EngineUnavailable
-from ..extract import consistency, escalation, schemas
+from ..extract import consistency, escalation, locate, schemas
 from ..extract.evidence import Evidence, grounded, hint, keep_ocr, sidecar_ocr
 from ..extract.schemas import SchemaSpec
 from ..extract.tier import Reason, TierResult, summed
@@ -147,4 +147,7 @@ def _extra(results: list[TierResult], best: TierResult, known: Evidence, keep_oc
     ocr = sidecar_ocr(known, keep_ocr)
     if ocr is not None:
         extra["ocr"] = ocr
+    if best.status != "unavailable":
+        by_model = not (best.evidence or {}).get("fields")  # the CPU tier records its candidates
+        extra["evidence"] = locate.evidence(best.data, best.evidence, known.ocr, by_model)
     return extra

@@ -103,6 +103,33 @@ def test_every_value_is_printed_on_the_page(drawn, tmp_path):
             checked += 1
     print(f"{checked} values over {len(sidecars)} documents, all printed on their page")
     assert checked >= 3 * len(sidecars)
+    for path in sidecars:
+        assert_boxed(json.loads(path.read_text()))
+
+
+def assert_boxed(doc: dict) -> None:
+    """Every non-null field has the box it was read from, inside the page, over text that holds it."""
+    fields = doc["evidence"]["fields"]
+    for name, value in doc["result"].items():
+        if value in (None, []):
+            continue
+        entry = fields[name]
+        assert entry["source"] == "ocr" and entry["units"] == "px", (name, entry)
+        x0, y0, x1, y1 = entry["bbox"]
+        width, height = entry["page_size"]
+        assert -2 <= x0 < x1 <= width + 2 and -2 <= y0 < y1 <= height + 2, (name, entry)
+        text = "\n".join([entry["text"], *(more["text"] for more in entry.get("more", []))])
+        if name == "currency":
+            assert value in amounts.currencies(text), (name, text)
+            continue
+        flat, numbers, days = squashed(text), printed_numbers(text), printed_dates(text)
+        for _field, leaf in leaves(value):
+            if isinstance(leaf, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", leaf):
+                assert leaf in days, (name, leaf, text)
+            elif isinstance(leaf, str):
+                assert all(word.casefold() in flat for word in leaf.split()), (name, leaf, text)
+            elif leaf != int(leaf):
+                assert float(leaf) in numbers, (name, leaf, text)
 
 
 SHIPPED = ROOT / "models.toml"

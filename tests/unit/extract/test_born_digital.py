@@ -131,3 +131,28 @@ def test_line_totals_that_add_up_to_no_printed_sum_go_to_review(tmp_path):
     doc = run_pipeline(LISTS, docs.item_table_invoice_pdf(tmp_path / "table.pdf", subtotal=False))
     mismatch = [reason for reason in doc["review"]["reasons"] if reason["code"] == "line_sum_mismatch"]
     assert doc["review"]["needs_review"] and mismatch and mismatch[0]["values"][0] == pytest.approx(81.36)
+
+
+@pytest.mark.parametrize("make", [docs.born_digital_invoice_pdf, docs.customer_first_invoice_pdf,
+                                  docs.item_table_invoice_pdf])
+def test_every_value_has_the_box_it_was_read_from(tmp_path, make):
+    """evidence.fields: each non-null field's page, box and printed text, and the text holds the value."""
+    from edge.extract import amounts
+    from edge.extract.grounding import OcrIndex, found, leaves
+
+    doc = run_pipeline(LISTS, make(tmp_path / "doc.pdf"))
+    fields = doc["evidence"]["fields"]
+    present = {name for name, value in doc["result"].items() if value not in (None, [])}
+    assert present and set(fields) == present
+    for name in present:
+        entry = fields[name]
+        assert entry["source"] == "text_layer" and entry["units"] == "pt", name
+        x0, y0, x1, y1 = entry["bbox"]
+        width, height = entry["page_size"]
+        assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height, name
+        if name == "currency":  # printed as a sign: `949,00 €`
+            assert doc["result"][name] in amounts.currencies(entry["text"]), entry["text"]
+            continue
+        index = OcrIndex("\n".join([entry["text"], *(more["text"] for more in entry.get("more", []))]))
+        assert all(found(index, leaf) for _, leaf in leaves(doc["result"][name])
+                   if isinstance(leaf, str) or leaf != int(leaf)), (name, entry["text"])
