@@ -40,7 +40,8 @@ def _field(value: Any, candidates: list[dict[str, Any]], pages: dict[int, dict[s
            by_model: bool) -> dict[str, Any]:
     chosen = next((c for c in candidates if _same(c.get("value"), value)), None)
     place = _candidate_place(chosen, pages) if chosen else _search(value, pages)
-    entry: dict[str, Any] = {"source": "model" if by_model else (place or {}).get("source", "text_layer")}
+    read = next(iter(pages.values()))["source"] if pages else "transcript"  # no page boxes: a transcript
+    entry: dict[str, Any] = {"source": "model" if by_model else (place or {}).get("source", read)}
     if place:
         entry.update({key: place[key] for key in ("page", "bbox", "units", "page_size", "text", "more")
                       if key in place})
