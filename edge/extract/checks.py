@@ -29,3 +29,14 @@ def line_sum(items: list[dict[str, Any]] | None, pages: list[Page], total: Any) 
     return {"code": "line_sum_mismatch", "field": "line_items", "values": [float(added), total],
             "message": f"the {len(totals)} line totals add up to {added}, an amount printed nowhere on the "
                        f"document (total_amount is {total}): an item may be missing, extra or misread"}
+
+
+def tax_within_total(tax: Any, total: Any) -> Reason | None:
+    """`tax_exceeds_total` when the tax read is not smaller than the total it is part of: one of the
+    two is the wrong amount (a misread, or another line's value)."""
+    if not isinstance(tax, (int, float)) or not isinstance(total, (int, float)) or total <= 0:
+        return None
+    if tax < total:
+        return None
+    return {"code": "tax_exceeds_total", "field": "tax_amount", "values": [tax, total],
+            "message": f"tax_amount {tax} is not smaller than total_amount {total}: one of them is the wrong amount"}

@@ -145,6 +145,8 @@ def _structured(context: C.Context, rules: dict[str, FieldRule], lists: bool, fo
     for name, rule in rules.items():
         if rule.kind == "summary":
             found.values[name] = structure.summary(found.values)
+    impossible = checks.tax_within_total(found.values.get("tax_amount"), found.values.get("total_amount"))
+    found.reasons += [impossible] if impossible else []
 
 
 # -- options ---------------------------------------------------------------------------------------------

@@ -27,3 +27,10 @@ def test_line_totals_that_add_up_to_no_printed_amount_go_to_review_with_both_val
 
 def test_one_item_is_its_own_sum():
     assert checks.line_sum(ITEMS[:1], [page("Gesamt 999,00")], 999.0) is None
+
+
+def test_a_tax_as_large_as_the_total_goes_to_review():
+    reason = checks.tax_within_total(1434.0, 47.74)
+    assert reason is not None and reason["code"] == "tax_exceeds_total" and reason["values"] == [1434.0, 47.74]
+    assert checks.tax_within_total(4.34, 47.74) is None
+    assert checks.tax_within_total(None, 47.74) is None and checks.tax_within_total(4.34, None) is None
