@@ -43,6 +43,12 @@ class Pending:
     def reasons(self) -> list[dict[str, Any]]:
         return (self.doc.get("review") or {}).get("reasons", [])
 
+    def summary(self) -> dict[str, Any]:
+        """One line of the queue, as `edge review list --json` prints it and the review page shows it."""
+        return {"file": str(self.file), "origin": str(self.origin), "reasons": self.reasons,
+                "route": (self.doc.get("task") or {}).get("route"), "model": (self.doc.get("model") or {}).get("name"),
+                "flagged_at": self.doc.get("created_at")}
+
 
 def review_dir(config: Config) -> Path:
     folder = config.edge.review_dir
@@ -121,6 +127,12 @@ def _pending(sidecar_copy: Path) -> Pending | None:
     return Pending(file, sidecar_copy, Path(origin["path"]), Path(origin["sidecar"]), doc)
 
 
+def queue(config: Config) -> list[Pending]:
+    """The review queue as a person works it: the most recently flagged first (`review list`, `review serve`)."""
+    return sorted(list_pending(config), key=lambda item: (str(item.doc.get("created_at") or ""), str(item.file)),
+                  reverse=True)
+
+
 def find(config: Config, file: Path) -> Pending:
     """The pending item for a file given by its review-folder path or its original path."""
     wanted = Path(file).expanduser().resolve()
@@ -135,8 +147,13 @@ def find(config: Config, file: Path) -> Pending:
 # -- accepting ------------------------------------------------------------------------
 
 
-def accept(config: Config, file: Path, corrected_json_path: Path | None = None) -> Path:
-    """Write the reviewed sidecar, keep the model's answer in history, clear the review copy."""
+def accept(config: Config, file: Path, corrected_json_path: Path | None = None,
+           corrected_values: dict[str, Any] | None = None) -> Path:
+    """Write the reviewed sidecar, keep the model's answer in history, clear the review copy.
+
+    The corrections come from CORRECTED.json (`edge review accept`) or as values (`edge review serve`):
+    one code path for both.
+    """
     item = find(config, file)
     original = sidecar.read(item.origin_sidecar)
     if original is None:
@@ -146,6 +163,7 @@ def accept(config: Config, file: Path, corrected_json_path: Path | None = None) 
         raise InputError(f"{item.origin.name} changed since it was flagged; its sidecar now describes other content",
                          code="stale_review", hint="look at the new sidecar; remove the stale copy from review_dir")
     corrected = _load_corrected(corrected_json_path) if corrected_json_path else {}
+    corrected = {**corrected, **(corrected_values or {})}
     doc = reviewed(original, corrected, config)
     sidecar.write_json(item.origin_sidecar, doc)
     _remove_from_queue(item, review_dir(config))

@@ -1,8 +1,9 @@
-"""`edge review list` and `edge review accept FILE [CORRECTED.json]`."""
+"""`edge review list`, `edge review accept FILE [CORRECTED.json]` and `edge review serve` (the review page)."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -29,16 +30,16 @@ def review():
 @state_option
 @config_options
 def list_cmd(as_json, config_path, state_dir, state_url):
-    """Show the files waiting for review, with the reasons (on a shared ledger: flagged on any host)."""
+    """Show the files waiting for review, newest first, with the reasons (on a shared ledger: flagged on any host)."""
     from .. import review as core
 
     config = load_or_exit(config_path)
     shared = _flagged_elsewhere(config, state_dir, state_url)
     try:
-        pending = core.list_pending(config) if shared is None or config.edge.review_dir else []
+        pending = core.queue(config) if shared is None or config.edge.review_dir else []
     except ConfigError as exc:
         fail(exc, EXIT_CONFIG)
-    items = [{"file": str(item.file), "origin": str(item.origin), "reasons": item.reasons} for item in pending]
+    items = [item.summary() for item in pending]
     here = {item["origin"] for item in items}
     items += [item for item in shared or [] if item["origin"] not in here]
     if as_json:
@@ -97,3 +98,42 @@ def accept_cmd(file, corrected, config_path, state_dir):
     except EdgeError as exc:
         fail(exc)
     click.echo(f"reviewed: {target}")
+
+
+@review.command("serve")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="TCP port (0: any free one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--allow-remote", is_flag=True, help="Allow an address other machines can reach.")
+@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The review folder (default: review_dir of models.toml).")
+@config_options
+def serve_cmd(port, host, allow_remote, review_dir, config_path, state_dir):
+    """The review queue as a local web page: each file's page with the box of every value, its reasons, the
+    candidates; Accept or Save corrected does what `edge review accept` does. Open the URL it prints (it carries
+    the token; without it every request gets 403)."""
+    from ..errors import InputError
+    from ..webreview import app as web
+
+    if not web.is_loopback(host) and not allow_remote:
+        fail(InputError(f"refusing to listen on {host}: not a loopback address, and anyone who can reach it "
+                        "with the token could change sidecars; pass --allow-remote to serve other machines"),
+             EXIT_CONFIG)
+    config = load_or_exit(config_path)
+    if review_dir is not None:
+        config = config.model_copy(update={"edge": config.edge.model_copy(update={"review_dir": review_dir})})
+    from .. import review as core
+
+    try:
+        folder = core.review_dir(config)
+    except ConfigError as exc:
+        fail(exc, EXIT_CONFIG)
+    application, token = web.create_app(config)
+    try:
+        sock = web.listen(host, port)
+    except OSError as exc:
+        fail(InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}"), EXIT_CONFIG)
+    click.echo(f"edge review: {len(core.queue(config))} file(s) waiting in {folder}")
+    click.echo(f"open {web.page_url(sock, host, token)}")
+    sys.stdout.flush()
+    web.serve(application, sock)

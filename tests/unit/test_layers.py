@@ -35,7 +35,7 @@ LAYERS: dict[str, int] = {
     "edge.pipeline": 5, "edge.routing": 5, "edge.review": 5, "edge.configure": 5,
     "edge.daemon": 6, "edge.lanes": 6, "edge.runner": 6, "edge.oneshot": 6, "edge.service": 6, "edge.metrics": 6,
     "edge.ledger": 6, "edge.watch": 6, "edge.eval": 6,
-    "edge.cli": 7, "edge.__main__": 7,
+    "edge.cli": 7, "edge.__main__": 7, "edge.webreview": 7,
 }
 
 
