@@ -231,8 +231,6 @@ def line_items(page: Page, carried: Table | None = None) -> tuple[list[dict[str,
 def _read(page: Page, table: Table) -> tuple[list[dict[str, Any]], int]:
     items: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
-    last: dict[str, Any] | None = None  # the cells of the item's last description line
-    widest = 0.0  # the right edge of the widest description line so far
     rows = page.rows
     number = table.header_row + 1
     while number < len(rows):
@@ -248,14 +246,12 @@ def _read(page: Page, table: Table) -> tuple[list[dict[str, Any]], int]:
                 cells["description"] = f"{cells['description']} {below['description']}".strip()
                 number += 1
         if cells["total"] is not None and cells["description"] and _priced(table, cells) and not _note(cells):
-            current, last = _item(cells), cells
-            widest = max(widest, cells["extent"][1])
+            current = _item(cells)
             items.append(current)
-        elif current is not None and last is not None and _wraps(table, last, cells, widest):
+        elif current is not None and _wraps(table, cells):
             current["description"] = _join(current["description"], cells["description"])
-            last, widest = cells, max(widest, cells["extent"][1])
         else:
-            current = last = None
+            current = None
         number += 1
     for item in items:
         item["description"] = item["description"].strip(" .:-|")
@@ -315,7 +311,6 @@ def _cells(table: Table, row: list[Piece]) -> dict[str, Any]:
     first = words[0].line if words else None
     cells["across"] = bool(first and ":" in first.text and first.x1 > right + 2 * table.height)
     cells["extent"] = (min((w.x0 for w in words), default=0.0), max((w.x1 for w in words), default=0.0))
-    cells["first_word"] = words[0].x1 - words[0].x0 if words else 0.0
     return cells
 
 
@@ -346,21 +341,17 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _wraps(table: Table, previous: dict[str, Any], cells: dict[str, Any], widest: float) -> bool:
+def _wraps(table: Table, cells: dict[str, Any]) -> bool:
     """The description cell wrapped onto this row: words only, inside the description column, no new
-    position, not a `Key : value` note, and its first word would not have fitted on the line above."""
+    position, not a `Key : value` note. (Where a line breaks says nothing: renderers print a name's
+    parts on lines of their own, `Mineralwasser` / `Medium` / `12 x 1,0l PET`.)"""
     text = cells["description"]
     if not text or cells["position"] or cells["outside"] or any(cells[role] is not None for role in NUMERIC):
         return False
     if re.search(r"(:\s*$)|(\s[:=]\s)|(^\w[\w .-]*:\s*\S)", text) and not text.startswith("("):
         return False
     _, right = table.description_span()
-    height = table.height
-    if cells["extent"][1] > right + 2 * height:
-        return False  # wider than the column: a note printed across the table
-    hyphenated = previous["description"].endswith("-")
-    width = min(right, max(widest, cells["extent"][1]))  # the column as the wrapped text fills it
-    return hyphenated or previous["extent"][1] + 0.3 * height + cells["first_word"] > width - 3 * height
+    return cells["extent"][1] <= right + 2 * table.height  # wider than the column: a note across the table
 
 
 def ends_table(row: list[Line]) -> bool:
