@@ -62,6 +62,7 @@ def run_checks(config: Config, roots: list[Path], state_dir: Path) -> list[Check
         lambda: check_state_dir(state_dir),
         lambda: check_inotify(config, roots),
         lambda: check_disk(config, roots),
+        lambda: check_review(config),
         check_systemd,
     ]
     checks: list[Check] = []
@@ -72,6 +73,23 @@ def run_checks(config: Config, roots: list[Path], state_dir: Path) -> list[Check
             checks.append(Check("doctor", "fail", f"a check crashed: {type(exc).__name__}: {exc}",
                                 fix="report this as a bug in edge"))
     return checks
+
+
+# -- the review queue ------------------------------------------------------------------------
+
+
+def check_review(config: Config) -> list[Check]:
+    """How many files wait for a person, and the command that shows them."""
+    if config.edge.review_dir is None:
+        return []
+    from .. import review
+
+    waiting, folder = len(review.list_pending(config)), review.review_dir(config)
+    if not waiting:
+        return [Check("review", "ok", f"nothing waits for review in {folder}")]
+    return [Check("review", "warn", f"{waiting} file(s) wait for review in {folder}",
+                  fix="`edge review serve` opens them in a browser, each value with its box on the page "
+                      "(`edge review list` prints them)")]
 
 
 # -- Python and platform -------------------------------------------------------------------
