@@ -176,6 +176,8 @@ def find_amounts(ctx: Context, rule: FieldRule) -> list[Candidate]:
                 if table and (rule.name_hint == "total" or not _rightmost(page, line, token)):
                     continue  # a tax summary's TOTAL row, or a column that is not the field's
                 score = hit.weight + (0.3 if token.cents else -whole_penalty) - (0.3 if table else 0)
+                if rule.name_hint == "total" and hit.phrase in L.BALANCE:
+                    score += 0.5  # what is left to pay after an advance or a payment is the amount due
                 found.append(Candidate(float(token.value), token.text, page.number, line.index, score,
                                        f"label {hit.phrase!r}"))
     if rule.name_hint == "total":

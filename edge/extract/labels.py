@@ -77,6 +77,9 @@ def _printed_label(text: str, phrase: str) -> re.Match[str] | None:
 
 # -- amounts ----------------------------------------------------------------------------------------
 
+# The balance left to pay after an advance or a payment, printed after the gross total: the amount due.
+BALANCE = ("SOLDE À PAYER", "SOLDE A PAYER", "RESTE À PAYER", "OFFENER BETRAG", "RESTBETRAG", "NOCH ZU ZAHLEN",
+           "OPENSTAAND BEDRAG", "SALDO A PAGAR", "SALDO DA PAGARE", "POZOSTAŁO DO ZAPŁATY")
 TOTAL = LabelSet(
     strong=(
         "GRAND TOTAL", "TOTAL DUE", "AMOUNT DUE", "BALANCE DUE", "TOTAL PAYABLE", "AMOUNT PAYABLE", "NETT TOTAL", "TOTAL NETT", "ROUNDED TOTAL", "TOTAL ROUNDED", "TOTAL AFTER ROUNDING", "TOTAL INCL",
@@ -91,9 +94,7 @@ TOTAL = LabelSet(
         "TOTAL À PAYER", "NET À PAYER", "MONTANT DU", "MONTANT DÛ", "TOTAALBEDRAG", "TOTAAL INCL BTW", "TOTAAL TE BETALEN",
         "TOTAL A PAGAR", "TOTAL FACTURA", "IMPORTE A PAGAR", "TOTALE DOCUMENTO", "TOTALE FATTURA", "IMPORTO TOTALE",
         "TOTALE DA PAGARE", "DA PAGARE", "RAZEM DO ZAPŁATY", "DO ZAPŁATY", "DO ZAPLATY", "KWOTA BRUTTO", "RAZEM BRUTTO",
-        # the balance left to pay after an advance, printed after the gross total
-        "SOLDE À PAYER", "SOLDE A PAYER", "RESTE À PAYER", "OFFENER BETRAG", "RESTBETRAG", "NOCH ZU ZAHLEN",
-        "OPENSTAAND BEDRAG", "SALDO A PAGAR", "SALDO DA PAGARE", "POZOSTAŁO DO ZAPŁATY",
+        *BALANCE,
     ),
     labels=(
         "TOTAL", "TOTAL AMOUNT", "TOTAL RM", "TOTAL SALES", "TOTAL AMT", "AMOUNT", "AMT", "GESAMT", "JUMLAH",

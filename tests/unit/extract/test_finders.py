@@ -313,3 +313,9 @@ def test_a_list_of_dates_is_not_a_date_with_its_time():
     rows = [["Rechnung Nr. 471102 vom 03.10.2018"], ["Termine: 11.09.2018; 14.09.2018; 19.09.2018"]]
     found = candidates.find(context(rows, "DMY"), INVOICE["date"])
     assert found[0].value == "2018-10-03" and found[0].score - found[1].score >= 1.0
+
+
+def test_the_amount_still_open_beats_a_gross_total_its_parts_add_up_to():
+    rows = [["Nettobetrag", "193,83"], ["USt.", "21,31"], ["Rechnungssumme", "215,14"],
+            ["Offener Betrag", "165,14"]]
+    assert best_invoice(rows, "total_amount") == pytest.approx(165.14)
