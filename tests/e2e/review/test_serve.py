@@ -205,3 +205,21 @@ def test_keyboard_a_accepts_the_receipt(processed, server, tmp_path):
     doc = read_sidecar(receipt)
     assert doc["result"] == before["result"] and doc["review"]["corrected"] == [] and not doc["review"]["needs_review"]
     assert _listed(processed) == []
+
+
+def test_review_dir_on_the_command_line_and_a_refused_address(tmp_path):
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    config = tmp_path / "models.toml"
+    config.write_text("[edge]\n")  # no review_dir: --review-dir gives it
+    proc = start_edge("review", "serve", "--port", "0", "--review-dir", str(empty), "--config", str(config))
+    try:
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+        assert first.strip() == f"edge review: 0 file(s) waiting in {empty}", first + second
+        url = second.split(" ", 1)[1].strip()
+        with urllib.request.urlopen(url, timeout=60) as answer:
+            assert "Nothing waits for review" in answer.read().decode()
+    finally:
+        stop(proc)
+    refused = run_edge("review", "serve", "--host", "0.0.0.0", "--review-dir", str(empty), "--config", str(config))
+    assert refused.returncode == 2 and "not a loopback address" in refused.stderr and "--allow-remote" in refused.stderr

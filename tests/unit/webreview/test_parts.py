@@ -44,6 +44,16 @@ def test_pdf_pages_and_tiff_frames_are_rendered(tmp_path):
     assert images.page_count(tmp_path / "two.pdf", "text/plain") == 0
 
 
+def test_a_video_shows_its_keyframes(tmp_path):
+    from tests.helpers import video
+
+    clip = video.write(tmp_path / "clip.mp4", video.Clip(seconds=3.0, cuts=[1.0, 2.0]))
+    assert images.page_count(clip, "video/mp4") == images.VIDEO_FRAMES
+    frames = [images.render(clip, "video/mp4", index) for index in range(images.VIDEO_FRAMES)]
+    assert all(frame and frame[:2] == b"\xff\xd8" for frame in frames) and len(set(frames)) > 1
+    assert images.render(clip, "video/mp4", images.VIDEO_FRAMES) is None
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
 def test_loopback_hosts(host):
     assert app.is_loopback(host)
