@@ -96,8 +96,8 @@ class ReviewApp:
         if item is None or rel is None:
             return self.not_found()
         reason = request.query_params.get("reason") or None
-        rows = pages.queue_rows(self.root, pending, reason)
-        before, after = pages.neighbours(rows, rel)
+        order = [row["rel"] for row in pages.queue_rows(self.root, pending, reason)]
+        before, after = pages.neighbours(order, rel)
         media_type = (item.doc.get("source") or {}).get("media_type")
         fields = pages.fields(item.doc)
         for entry in fields:
@@ -105,8 +105,7 @@ class ReviewApp:
         return self.html("file.html", status=400 if error else 200, item=item, rel=rel, reason=reason,
                          fields=fields, general=pages.general_reasons(item.doc), error=error,
                          pages=range(1, images.page_count(item.file, media_type) + 1), before=before, after=after,
-                         position=[row["rel"] for row in rows].index(rel) + 1 if rel in [r["rel"] for r in rows] else None,
-                         count=len(rows))
+                         position=order.index(rel) + 1 if rel in order else None, count=len(order))
 
     async def page_image(self, request: Request) -> Response:
         item = pages.locate(self.root, request.query_params.get("path"), review.queue(self.config))
@@ -132,7 +131,7 @@ class ReviewApp:
             return PlainTextResponse("415: send the review form", status_code=415, headers=HEADERS)
         form = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8"), keep_blank_values=True).items()}
         reason = request.query_params.get("reason") or None
-        _, after = pages.neighbours(pages.queue_rows(self.root, pending, reason), rel or "")
+        _, after = pages.neighbours([row["rel"] for row in pages.queue_rows(self.root, pending, reason)], rel or "")
         corrected = pages.corrections(item.doc.get("result") or {}, form) if form.get("action") == "save" else {}
         try:
             review.accept(self.config, item.file, corrected_values=corrected)

@@ -141,9 +141,8 @@ def general_reasons(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in (doc.get("review") or {}).get("reasons", []) if not any(_names(r, n) for n in names)]
 
 
-def neighbours(rows: list[dict[str, Any]], rel: str) -> tuple[str | None, str | None]:
+def neighbours(order: list[str], rel: str) -> tuple[str | None, str | None]:
     """The previous and next file of the (filtered) queue."""
-    order = [row["rel"] for row in rows]
     if rel not in order:
         return None, order[0] if order else None
     at = order.index(rel)
