@@ -59,11 +59,21 @@ def all_reasons(pending: list[Pending]) -> list[tuple[str, int]]:
 # -- one file -----------------------------------------------------------------------------
 
 
+PAD = 0.004  # of the page width, around a box as drawn: the stroke beside the printed text, not over it
+
+
 @dataclass
 class Box:
     page: int  # 1-based
     bbox: list[float]
     size: list[float]  # page_size, in the bbox's units: the SVG viewBox, so it scales with the image
+
+    @property
+    def drawn(self) -> list[float]:
+        """x, y, width, height of the rectangle drawn, a little outside the box."""
+        pad = PAD * self.size[0]
+        x0, y0, x1, y1 = self.bbox
+        return [round(x0 - pad, 2), round(y0 - pad, 2), round(x1 - x0 + 2 * pad, 2), round(y1 - y0 + 2 * pad, 2)]
 
 
 @dataclass

@@ -171,7 +171,9 @@ def test_review_in_the_browser_box_candidate_save(processed, server, tmp_path):
         scale = image["width"] / natural
         x0, y0, x1, y1 = (image["x"] + v * scale if i % 2 == 0 else image["y"] + v * scale
                           for i, v in enumerate(processed["total_box"]))
-        slack = 12  # px on screen: OCR boxes hug the ink a little looser than Pillow's text box
+        # px on screen: the OCR box is a little looser than Pillow's text box, and drawn a little outside it;
+        # half a line of the totals block, so a box on the row above or below fails
+        slack = 16
         assert painted[0] <= x0 + 2 and painted[1] <= y0 + 2 and painted[2] >= x1 - 2 and painted[3] >= y1 - 2, \
             (painted, (x0, y0, x1, y1))  # the box encloses the printed total...
         assert painted[0] >= x0 - slack and painted[1] >= y0 - slack and painted[2] <= x1 + slack and \

@@ -155,8 +155,9 @@ def test_each_box_is_drawn_in_its_page_units_and_scales_with_the_image(client, q
     boxes = re.findall(r'<svg viewBox="0 0 ([\d.]+) ([\d.]+)"[^>]*>\s*<rect class="(box[^"]*)" data-field="(\w+)" '
                        r'x="([\d.]+)" y="([\d.]+)"\s+width="([\d.]+)" height="([\d.]+)"', html)
     assert [(b[3], b[2]) for b in boxes] == [("vendor_name", "box"), ("total_amount", "box flagged")]
-    assert boxes[1][:2] + boxes[1][4:] == ("1000.0", "1414.0", "800.0", "600.0", "140.0", "30.0")
-    assert boxes[0][:2] + boxes[0][4:] == ("595.0", "842.0", "40.5", "50.0", "159.5", "30.0")
+    # drawn a little outside the box (PAD of the page width), so the stroke does not cover the printed text
+    assert boxes[1][:2] + boxes[1][4:] == ("1000.0", "1414.0", "796.0", "596.0", "148.0", "38.0")
+    assert boxes[0][:2] + boxes[0][4:] == ("595.0", "842.0", "38.12", "47.62", "164.26", "34.76")
     assert 'data-field="date" x=' not in html  # no bbox, no box
     # the other candidates' boxes (hidden until the field has the focus), and their buttons, the current first
     assert re.findall(r'class="candidate-box" data-field="total_amount" data-index="(\d)"', html) == ["1"]
