@@ -19,11 +19,13 @@ CURRENCY_CODES = {
     "ZŁ": "PLN", "PLN": "PLN", "C$": "CAD", "CA$": "CAD", "CAD": "CAD", "SEK": "SEK", "NOK": "NOK", "DKK": "DKK",
 }
 _CURRENCY = r"RM|MYR|US\$|S\$|A\$|CA?\$|USD|EUR|GBP|CHF|SGD|AUD|INR|CAD|PLN|SEK|NOK|DKK|SFr|Fr\.|Rs\.?|Rp|zł|[$€£¥₹]"
-_NUMBER = (r"\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,4})?"  # grouped: 1,234.56 / 1.234,56 / 1.000,0000
+_NUMBER = (r"\d{1,2}(?:,\d{2})+,\d{3}(?:\.\d{1,2})?"  # Indian lakh grouping: 1,23,456.00 / 12,34,567
+           r"|\d{1,3}(?:[,.'’\u00a0\u202f]\d{3})+(?:[.,]\d{1,4})?"  # grouped: 1,234.56 / 1.234,56 / 1.000,0000
            r"|\d{1,3}(?: \d{3})+,\d{2}"  # 1 234,56
            r"|\d+(?:[.,]\d{1,4})?")  # plain: 9.00 / 12,50 / 1247
 AMOUNT = re.compile(
     rf"(?<![\w.,/\-])(?<!\d:)(?P<lead>[-−](?=\s?(?:{_CURRENCY})))?(?P<pre>{_CURRENCY})?\s?(?P<sign>[-−])?\s?(?P<num>{_NUMBER})(?![\d/:]|[.,]\d|[A-Za-z])"
+    rf"(?P<trail>[-−](?![\d\w]))?"  # a sign after the number: `12,50- EUR`, a credit in German style
     rf"(?:\s?(?P<post>{_CURRENCY}|kr)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
@@ -61,8 +63,7 @@ def _printed(text: str) -> list[AmountToken]:
         value = parse_number(match.group("num"))
         if value is None:
             continue
-        if match.group("lead") or (match.group("sign") and not match.group("pre")) or \
-                (match.group("sign") and match.group("pre")):
+        if match.group("lead") or match.group("sign") or match.group("trail"):
             value = -value
         currency = _code(match.group("pre") or match.group("post"))
         cents = bool(re.search(r"[.,]\d{1,2}$", match.group("num"))) and not _grouped_thousands(match.group("num"))

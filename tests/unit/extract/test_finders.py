@@ -319,3 +319,16 @@ def test_the_amount_still_open_beats_a_gross_total_its_parts_add_up_to():
     rows = [["Nettobetrag", "193,83"], ["USt.", "21,31"], ["Rechnungssumme", "215,14"],
             ["Offener Betrag", "165,14"]]
     assert best_invoice(rows, "total_amount") == pytest.approx(165.14)
+
+
+@pytest.mark.parametrize("printed, value, currency", [
+    ("₹ 1,23,456.00", 123456.0, "INR"), ("Rs. 12,34,567.50", 1234567.5, "INR"),  # Indian lakh grouping
+    ("12,50- EUR", -12.5, "EUR"), ("-12,50 €", -12.5, "EUR"),  # the sign after or before
+])
+def test_indian_grouping_and_a_sign_after_the_number(printed, value, currency):
+    (token,) = amounts.find(printed)
+    assert float(token.value) == value and token.currency == currency
+
+
+def test_opening_hours_are_not_negative_amounts():
+    assert [float(t.value) for t in amounts.find("8.00-20.00 Uhr")] == [8.0]
