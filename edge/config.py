@@ -71,7 +71,7 @@ class ModelSpec(BaseModel):
     engine: str
     model: str | None = None
     workers: int = Field(1, ge=1)
-    isolate: bool = False  # run the model in worker processes of its own: a native crash fails one file
+    isolate: bool | None = None  # worker processes of its own, so a native crash fails one file; None: the engine's default
     vram_mb: int | None = Field(None, ge=0)
     fallback: Literal["cpu", "wait"] = "wait"
     timeout: float = Field(300.0, gt=0)

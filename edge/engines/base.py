@@ -83,6 +83,9 @@ class Engine:
 
     kind: ClassVar[str] = ""
     Options: ClassVar[type[EngineOptions]] = EngineOptions
+    # Native code that can crash the process on one input runs in a worker process unless the model says
+    # `isolate = false` (edge/engines/worker.py).
+    isolated_by_default: ClassVar[bool] = False
 
     def __init__(self, name: str, spec: Any, options: EngineOptions):
         self.name = name
@@ -121,6 +124,12 @@ def engine_class(kind: str) -> type[Engine]:
     return getattr(module, class_name)
 
 
+def runs_isolated(spec: Any, cls: type[Engine]) -> bool:
+    """Whether a model's calls go to worker processes: its `isolate`, else its engine's default."""
+    isolate = getattr(spec, "isolate", None)
+    return cls.isolated_by_default if isolate is None else bool(isolate)
+
+
 class EngineSet:
     """The engines of one config, created lazily, one instance per model name."""
 
@@ -135,7 +144,7 @@ class EngineSet:
             if engine is None:
                 spec = self.config.models[name]
                 cls = engine_class(spec.engine)
-                if getattr(spec, "isolate", False):
+                if runs_isolated(spec, cls):
                     from .worker import isolated
 
                     cls = isolated(cls)

@@ -168,6 +168,7 @@ def avoid_amx_repack() -> bool:
 
 class LlamaCppEngine(Engine):
     kind = "llamacpp"
+    isolated_by_default = True  # llama.cpp: a crash in it fails one file, not edge
     Options = LlamaCppOptions
 
     def __init__(self, name: str, spec: Any, options: LlamaCppOptions):

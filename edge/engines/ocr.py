@@ -90,6 +90,7 @@ def _height(line: OcrLine) -> float:
 
 class OcrEngine(Engine):
     kind = "ocr"
+    isolated_by_default = True  # ONNX Runtime: a crash in it fails one file, not edge
     Options = OcrOptions
 
     def __init__(self, name: str, spec: Any, options: OcrOptions):

@@ -86,6 +86,7 @@ TOP_LANGUAGES = 5
 
 class WhisperEngine(Engine):
     kind = "faster-whisper"
+    isolated_by_default = True  # CTranslate2 and PyAV: a crash in them fails one file, not edge
     Options = WhisperOptions
     options: WhisperOptions
 

@@ -6,6 +6,9 @@ on the file named `crash_on` it calls os.abort() (SIGABRT), reads address 0 thro
 SIGSEGV), or hangs until the process is killed (`how = "hang"`, for kill -9 mid-file); `refuse` and
 `defect` raise instead (an EngineError, a ValueError), as an engine that stays up would. Every other
 file gets the metadata engine's answer. With `while_flag` it only misbehaves while that file exists.
+
+CrashingOcrEngine is the real OCR engine (RapidOCR) that dies by SIGSEGV on a page where it read MARK:
+a model of the `ocr` engine, isolated by default, with no `isolate` key of its own.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Literal
 
 from edge.engines.base import EngineOptions
 from edge.engines.metadata import MetadataEngine
+from edge.engines.ocr import OcrEngine
 from edge.errors import EngineError
 
 
@@ -41,6 +45,17 @@ class CrashingEngine(MetadataEngine):
 
     def provenance(self):
         return {"name": self.name, "engine": "crashing"}
+
+
+MARK = "Crashing Widgets"  # CrashingOcrEngine dies on a page that prints this
+
+
+class CrashingOcrEngine(OcrEngine):
+    def read(self, image: bytes):
+        page = super().read(image)
+        if MARK in page.text:
+            _die("segv")
+        return page
 
 
 def _die(how: str) -> None:

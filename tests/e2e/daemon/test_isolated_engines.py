@@ -1,4 +1,4 @@
-"""Issue 19, engines in worker processes (`isolate = true`): a crash in the model's process fails that
+"""Issue 19, engines in worker processes (the default for native engines, or `isolate = true`): a crash in the model's process fails that
 file (`engine_crashed`, the signal named) after at most `max_crashes` attempts; the daemon stays up and
 answers the rest, and so does `edge process`. Real SIGSEGV, real kill -9 of the worker."""
 
@@ -12,7 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, edge_env, error_of, run_edge, sidecar_of, validate_sidecar, wait_for, write_config
+from tests.helpers import (
+    ROOT,
+    documents,
+    edge_env,
+    error_of,
+    run_edge,
+    sidecar_of,
+    validate_sidecar,
+    wait_for,
+    write_config,
+)
+from tests.helpers.crashing_engine import MARK
 from tests.helpers.daemon import DaemonProcess
 
 CRASHING = "tests.helpers.crashing_engine:CrashingEngine"
@@ -96,3 +107,30 @@ def test_a_worker_killed_like_the_oom_killer_does_is_reported_as_such(inbox, tmp
     assert daemon.terminate() == 0
     assert_engine_crashed(bad, "was killed by SIGKILL (the kernel's OOM killer, or kill -9)")
     assert all(validate_sidecar(sidecar_of(path))["status"] == "ok" for path in good)
+
+
+def test_the_cpu_tier_runs_in_workers_by_default(inbox, tmp_path):
+    """The shipped CPU tier's models, with no `isolate` key: a SIGSEGV inside the OCR engine on one page
+    fails that page, and `edge process` answers the other pages through the real RapidOCR in its worker."""
+    good = []
+    for index, draw in enumerate((documents.draw_invoice, documents.draw_claim_form)):
+        draw().save(inbox / f"page{index}.png")
+        good.append(inbox / f"page{index}.png")
+    bad = inbox / "bad.png"
+    documents.draw_invoice({**documents.invoice_truth(), "vendor_name": MARK}).save(bad)
+    config = write_config(tmp_path / "models.toml",
+                          '[models.ocr-small]\nengine = "tests.helpers.crashing_engine:CrashingOcrEngine"\n'
+                          'text_model = "small-text"\n'
+                          '[models.small-text]\nengine = "llamacpp"\nmodel = "embedded:gemma3-270m"\n'
+                          '[[routes]]\nname = "documents"\nmedia = ["image"]\ntask = "extract"\n'
+                          'schema = "document"\ntiers = ["ocr-small"]\n')
+    result = run_edge("process", str(inbox), "--config", str(config), "--state-dir", str(tmp_path / "state"),
+                      env=edge_env(PYTHONPATH=str(ROOT)), cwd=ROOT)
+    assert result.returncode == 1, result.stderr
+    error = validate_sidecar(error_of(bad))["error"]
+    assert error["code"] == "engine_crashed"
+    assert error["message"] == ("the worker process of model ocr-small died by SIGSEGV (a crash in native code)"
+                                " while handling this file")
+    for path in good:
+        doc = validate_sidecar(sidecar_of(path))
+        assert doc["status"] == "ok" and doc["model"]["name"] == "ocr-small", doc

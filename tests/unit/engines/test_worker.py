@@ -81,3 +81,26 @@ def test_an_engine_without_a_worker_form_is_refused(tmp_path):
     found = engines(tmp_path, "scripted")
     with pytest.raises(ConfigError, match="cannot run isolated"):
         found.get("m")
+
+
+@pytest.mark.isolation_default
+@pytest.mark.parametrize(("engine", "options", "isolated"), [
+    ("faster-whisper", {"model": "embedded:tiny.en"}, True),
+    ("ocr", {}, True),
+    ("llamacpp", {"model": "embedded:gemma3-270m"}, True),
+    ("metadata", {}, False),
+    ("scripted", {}, False),
+])
+def test_engines_that_run_native_code_are_isolated_unless_the_model_says_otherwise(engine, options, isolated):
+    def built(**isolate: bool) -> type:
+        config = parse_config({"models": {"m": {"engine": engine, **options, **isolate}}})
+        found = EngineSet(config)
+        try:
+            return type(found.get("m"))  # nothing is loaded: a model loads, or a worker starts, on its first call
+        finally:
+            found.close()
+
+    assert built().__name__.startswith("Isolated") is isolated
+    assert not built(isolate=False).__name__.startswith("Isolated")
+    if isolated:
+        assert built(isolate=True).__name__.startswith("Isolated")
