@@ -1,12 +1,13 @@
-"""`isolate = true` against in-process: the CPU tier per A4 page and Whisper per recording (#19, item 4).
+"""Engines in worker processes against in-process: the CPU tier per A4 page and Whisper per recording (#19, item 4).
 
     .venv/bin/python bench/bench_isolate.py [--repeat N] [--pages N]
 
 The shipped models.toml (documents on the ocr-small tier alone, audio on Whisper), run through
-`Pipeline.run` twice: as shipped, and with isolate = true on ocr-small, small-text and asr (the
-models' calls in worker processes). Each pipeline first answers one page and the recording once,
+`Pipeline.run` twice: as shipped (ocr-small, small-text and asr in worker processes, their engines'
+default) and with isolate = false on those three (the models in this process). Each pipeline first answers one page and the recording once,
 which loads its models (the workers' start included): reported apart, not in the ratio. Then the
-same inputs alternate between the two, the order flipped every round; the ratio of medians is the
+same inputs alternate between the two (each round: the pages, then the recording as many times),
+the order flipped every round; the ratio of medians is the
 worker path's cost (target <= 1.03).
 """
 
@@ -42,8 +43,8 @@ def pipelines() -> dict[str, Pipeline]:
             route["tiers"] = ["ocr-small"]  # no vision model here: its unavailability is not what is measured
     shipped = Pipeline(parse_config(data))
     for name in ISOLATED:
-        data["models"][name]["isolate"] = True
-    return {"in-process": shipped, "isolated": Pipeline(parse_config(data))}
+        data["models"][name]["isolate"] = False
+    return {"in-process": Pipeline(parse_config(data)), "isolated": shipped}
 
 
 def timed(pipeline: Pipeline, path: Path) -> tuple[float, float]:
@@ -73,7 +74,7 @@ def measure(runs: dict[str, Pipeline], pages: list[Path], recording: Path, repea
     for round_ in range(repeat):
         for name in order if round_ % 2 == 0 else order[::-1]:
             seconds[name]["page"] += [timed(runs[name], page) for page in pages]
-            seconds[name]["recording"].append(timed(runs[name], recording))
+            seconds[name]["recording"] += [timed(runs[name], recording) for _ in range(pages)]
     return {"first": first, "seconds": seconds}
 
 

