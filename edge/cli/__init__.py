@@ -10,10 +10,19 @@ import importlib
 import signal
 import sys
 
+_stop_requested = False
+
 
 def _stopped_before_start(signum: int, frame: object) -> None:
     """SIGTERM while `edge watch` is still starting: nothing is claimed or running yet, a clean stop."""
-    raise SystemExit(0)
+    global _stop_requested
+    _stop_requested = True  # `edge watch` looks again: Python swallows this SystemExit when the signal
+    raise SystemExit(0)  # lands in a callback, e.g. an import lock's ("Exception ignored in ... cb")
+
+
+def stop_requested_while_starting() -> bool:
+    """A SIGTERM came before the daemon's own handlers, and edge is still running (its SystemExit was lost)."""
+    return _stop_requested
 
 
 if sys.argv[1:2] == ["watch"]:  # first thing, before the imports: the daemon installs its own handler later

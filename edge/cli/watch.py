@@ -10,6 +10,7 @@ import click
 from ..errors import ConfigError
 from ..ledger import default_state_dir
 from ..logs import setup_logging
+from . import stop_requested_while_starting
 from .common import EXIT_CONFIG, config_options, load_or_exit, state_option
 
 
@@ -42,6 +43,8 @@ def watch(dirs, poll, settle, grace, output_dir, log_json, log_level, config_pat
 
     try:
         daemon = Daemon(config, roots, default_state_dir(state_dir), config_path=config.source, state=state_url)
+        if stop_requested_while_starting():
+            sys.exit(0)
         sys.exit(daemon.run())
     except ConfigError as exc:
         click.echo(f"edge: {exc}", err=True)

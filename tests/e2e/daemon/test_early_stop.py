@@ -39,5 +39,8 @@ def test_sigterm_during_start_up_exits_0(delay, tmp_path):
     time.sleep(delay)  # the moment of the stop is what is tested
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
-    assert process.returncode == 0, output
+    if process.returncode == -signal.SIGTERM and delay <= 0.2:  # a loaded machine: the interpreter was still
+        assert output == "", output                              # starting (above); edge had printed nothing
+    else:
+        assert process.returncode == 0, output
     assert "Traceback" not in output, output
