@@ -29,7 +29,7 @@ REMOTE: dict[str, tuple[str, ...]] = {
     "MetadataEngine": ("describe",),
     "LlamaCppEngine": ("complete",),
     "WhisperEngine": ("transcribe", "identify_language"),
-    "OcrEngine": ("read",),
+    "OcrEngine": ("read", "checks"),  # its check loads RapidOCR: in the worker, which keeps it
 }
 STOP_WAIT = 5.0  # seconds a worker gets to exit once its pipe is closed
 _POOLS_LOCK = threading.Lock()
