@@ -9,8 +9,9 @@ Prints, on a generated corpus (>= 10 espeak-ng clips, >= 3 minutes, mixed format
 - peak RSS for a ten-minute recording: raw faster-whisper on the whole file
   against edge's windowed decoding;
 - first (issue 21): the shipped model (models.toml's asr, multilingual base) against tiny.en, through
-  `edge eval` on espeak-ng speech in English and French (`--languages` adds German, Spanish, Mandarin):
-  WER (CER for zh) per language, the model's speed in x real time on the CPU threads given
+  `edge eval` on speech in English and French (`--languages` adds German, Spanish, Mandarin), made twice:
+  by espeak-ng (robotic) and by Kokoro-82M (natural-sounding, tests/helpers/neural_speech.py; its rows are
+  left out, saying why, where its test packages are missing): WER (CER for zh) per language, the model's speed in x real time on the CPU threads given
   (`--threads N`, default 2), the share flagged for review and the bad transcripts caught.
 Run: .venv/bin/python bench/bench_audio.py [--quick] [--models-only] [--languages] [--threads N]
 (--quick skips the ten-minute part; --models-only runs only the first part)
@@ -31,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers import audio as h  # noqa: E402
+from tests.helpers import neural_speech  # noqa: E402
 
 QUICK = "--quick" in sys.argv
 MODELS_ONLY = "--models-only" in sys.argv
-VOICES = ["en-us", "fr"] + (["de", "es", "cmn"] if "--languages" in sys.argv else [])
+VOICES = ["en-us", "fr"] + (["de", "es", "cmn-latn-pinyin"] if "--languages" in sys.argv else [])
 THREADS = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else 2
 FORMATS = [".wav", ".mp3", ".m4a", ".ogg"]
 SETTINGS = {"beam_size": 5, "vad_filter": True}  # edge's defaults, given to raw faster-whisper too
@@ -140,18 +142,31 @@ def shipped_asr() -> str:
 
 def model_comparison(work: Path) -> None:
     """The shipped model and tiny.en on the same speech, through `edge eval` in this process, one language at a
-    time. Speed two ways: wall clock of the model's inference (best of RUNS; other work on the machine only adds
-    time) and CPU seconds of the whole evaluation (load, decoding and VAD included) spread over THREADS cores,
-    which is what THREADS idle cores would take."""
-    print(f"== shipped model vs tiny.en: espeak-ng speech ({', '.join(VOICES)}), 2 clips of 6 sentences each, "
-          f"{THREADS} CPU threads, beam 5, VAD; best of {RUNS} ==")
-    print(f"{'model':>17} {'lang':>4} {'error':>11} {'wall RTF (speed)':>20} {'CPU RTF (speed)':>20} {'flagged':>8} "
-          f"{'bad caught':>10}")
+    time, on espeak-ng's speech and then on Kokoro's. Speed two ways: wall clock of the model's inference (best
+    of RUNS; other work on the machine only adds time) and CPU seconds of the whole evaluation (load, decoding
+    and VAD included) spread over THREADS cores, which is what THREADS idle cores would take."""
+    languages = [h.LANGUAGE_OF_VOICE[voice] for voice in VOICES]
+    print(f"== shipped model vs tiny.en: speech from espeak-ng and from Kokoro-82M ({', '.join(languages)}), "
+          f"2 clips of 6 sentences each, {THREADS} CPU threads, beam 5, VAD; best of {RUNS} ==")
+    sets: dict[str, list[Path]] = {"espeak-ng": [], "kokoro": []}
     for voice in VOICES:
-        h.speech_set(work / "speech" / voice, [voice], clips=2, per_clip=6)
-    for model in dict.fromkeys([shipped_asr(), "embedded:tiny.en"]):
-        for voice in VOICES:
-            print(_language_line(model, work / "speech" / voice))
+        sets["espeak-ng"].append(work / "speech" / voice)
+        h.speech_set(sets["espeak-ng"][-1], [voice], clips=2, per_clip=6)
+    missing = neural_speech.available()
+    if missing is None:
+        started = time.perf_counter()
+        for language in languages:
+            sets["kokoro"].append(work / "kokoro" / language)
+            neural_speech.speech_set(sets["kokoro"][-1], [language], clips=2, per_clip=6)
+        print(f"(Kokoro speech made in {time.perf_counter() - started:.0f} s on {neural_speech.THREADS} threads)")
+    print(f"{'source':>9} {'model':>17} {'lang':>4} {'error':>11} {'wall RTF (speed)':>20} {'CPU RTF (speed)':>20} "
+          f"{'flagged':>8} {'bad caught':>10}")
+    for source, folders in sets.items():
+        for model in dict.fromkeys([shipped_asr(), "embedded:tiny.en"]):
+            for folder in folders:
+                print(f"{source:>9} {_language_line(model, folder)}")
+    if missing is not None:
+        print(f"   kokoro rows left out: {missing}")
     print()
 
 
@@ -167,7 +182,7 @@ def _language_line(model: str, folder: Path) -> str:
         before = os.times()
         report = speech.evaluate(config, folder)
         after = os.times()
-        cpus.append(after.user + after.system - before.user - before.system)
+        cpus.append(_cpu(after) - _cpu(before))  # this process and the engine's worker process, once reaped
         walls.append(sum(r.inference_ms for r in report.recordings) / 1000)
     (language, row), = report.per_language().items()
     audio_s = report.summary()["audio_s"]
@@ -175,6 +190,10 @@ def _language_line(model: str, folder: Path) -> str:
     return (f"{model:>17} {language:>4} {row['metric'].upper():>4} {row['error_rate']:6.3f} "
             f"{_rtf(min(walls), audio_s):>20} {_rtf(min(cpus) / THREADS, audio_s):>20} "
             f"{row['flagged']:>4}/{row['recordings']:<3} {caught:>10}")
+
+
+def _cpu(times: os.times_result) -> float:
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def _rtf(seconds: float, audio_s: float) -> str:

@@ -49,10 +49,11 @@ PHRASES = {
            "Hoy hace buen tiempo, así que vamos al parque.",
            "Mi hermano trabaja en una empresa grande en Sevilla.",
            "Los niños juegan en el jardín después de la escuela."],
-    "cmn": ["你好，我叫小明。", "我住在北京。", "今天天气很好。", "我们去公园吧。", "我的哥哥在一家大公司工作。",
-            "孩子们放学后在花园里玩。"],
+    # espeak-ng's Mandarin with real phonemes and tones ("cmn" reads its dictionary's pinyin as English words)
+    "cmn-latn-pinyin": ["你好，我叫小明。", "我住在北京。", "今天天气很好。", "我们去公园吧。",
+                        "我的哥哥在一家大公司工作。", "孩子们放学后在花园里玩。"],
 }
-LANGUAGE_OF_VOICE = {"en-us": "en", "fr": "fr", "de": "de", "es": "es", "cmn": "zh"}
+LANGUAGE_OF_VOICE = {"en-us": "en", "fr": "fr", "de": "de", "es": "es", "cmn-latn-pinyin": "zh"}
 
 _NUMBER_WORDS = {
     word: str(value)
@@ -111,8 +112,8 @@ def read_pcm(path: Path) -> tuple[np.ndarray, int]:
     return np.concatenate(chunks), rate
 
 
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * RATE), dtype=np.int16)
+def silence(seconds: float, rate: int = RATE) -> np.ndarray:
+    return np.zeros(int(seconds * rate), dtype=np.int16)
 
 
 def noise(seconds: float, seed: int = 1, level: float = 0.05) -> np.ndarray:
@@ -121,8 +122,9 @@ def noise(seconds: float, seed: int = 1, level: float = 0.05) -> np.ndarray:
     return (rng.standard_normal(int(seconds * RATE)) * level * 32767).clip(-32767, 32767).astype(np.int16)
 
 
-def join(parts: list[np.ndarray], gap_s: float = 0.6) -> np.ndarray:
-    gap = silence(gap_s)
+def join(parts: list[np.ndarray], gap_s: float = 0.6, rate: int = RATE) -> np.ndarray:
+    """The parts one after another, each followed by `gap_s` of silence (samples at `rate`)."""
+    gap = silence(gap_s, rate)
     out: list[np.ndarray] = []
     for part in parts:
         out += [part, gap]
