@@ -74,7 +74,7 @@ def measure(runs: dict[str, Pipeline], pages: list[Path], recording: Path, repea
     for round_ in range(repeat):
         for name in order if round_ % 2 == 0 else order[::-1]:
             seconds[name]["page"] += [timed(runs[name], page) for page in pages]
-            seconds[name]["recording"] += [timed(runs[name], recording) for _ in range(pages)]
+            seconds[name]["recording"] += [timed(runs[name], recording) for _ in pages]
     return {"first": first, "seconds": seconds}
 
 
