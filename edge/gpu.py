@@ -178,6 +178,16 @@ def current_lease() -> Lease | None:
     return _lease.get()
 
 
+@contextmanager
+def leased(lease: Lease | None) -> Iterator[Lease | None]:
+    """Run under `lease`, the GPU scheduler's placement of one job (a worker process gets its daemon's)."""
+    token = _lease.set(lease)
+    try:
+        yield lease
+    finally:
+        _lease.reset(token)
+
+
 @dataclass
 class _Resident:
     engine: Any

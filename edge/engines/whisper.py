@@ -271,7 +271,10 @@ class WhisperEngine(Engine):
 
     def provenance(self, request: TranscribeRequest | None = None) -> dict[str, Any]:
         options = {key: value for key, value in self.options.model_dump().items()}
-        options.update(device=self._device or options["device"], compute_type=self._compute_type or options["compute_type"])
+        device, compute_type = self._device, self._compute_type
+        if not device:  # not loaded in this process (a worker runs it): where this job's placement puts it
+            device, compute_type = self._placement()
+        options.update(device=device, compute_type=compute_type)
         if request is not None:
             options.update({key: value for key, value in asdict(request).items() if value is not None})
         return {

@@ -7,7 +7,8 @@ it; the model's `workers` slots are up to that many worker processes.
 
 Only the calls that run the model go to a worker (`REMOTE`); everything else (options, checks,
 provenance, token budgets) is answered in the daemon by an instance that never loads the model.
-The request crosses once, pickled through a pipe: a path or the prepared bytes, never both.
+The request crosses once, pickled through a pipe: a path or the prepared bytes, never both, with
+the GPU scheduler's lease of the job, so the worker places the model where the daemon admitted it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 from typing import Any
 
 from ..errors import ConfigError, EdgeError, EngineCrashed
+from ..gpu import current_lease, leased
 from .base import Engine, engine_class
 
 log = logging.getLogger("edge.worker")
@@ -59,7 +61,7 @@ def isolated(cls: type[Engine]) -> type[Engine]:
 
 def _forwarded(method: str) -> Any:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return _pool(self).call(method, args, kwargs)
+        return _pool(self).call(method, args, kwargs, current_lease())
     call.__name__ = method
     return call
 
@@ -90,11 +92,11 @@ class Pool:
         self._idle: list[Worker] = []
         self._lock = threading.Lock()
 
-    def call(self, method: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, method: str, args: tuple, kwargs: dict, lease: Any = None) -> Any:
         with self._slots:
             worker = self._take()
             try:
-                result = worker.call(method, args, kwargs)
+                result = worker.call(method, args, kwargs, lease)
             except EngineCrashed:
                 worker.close()
                 raise
@@ -134,9 +136,9 @@ class Worker:
         child.close()
         log.info("event=worker_started model=%s pid=%s", name, self.proc.pid)
 
-    def call(self, method: str, args: tuple, kwargs: dict) -> Any:
+    def call(self, method: str, args: tuple, kwargs: dict, lease: Any = None) -> Any:
         try:
-            self.conn.send((method, args, kwargs))
+            self.conn.send((method, args, kwargs, lease))
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             raise self._died() from None
@@ -191,10 +193,11 @@ def serve(conn: Any, target: str, name: str, spec: Any, options: Any) -> None:
     try:
         while True:
             try:
-                method, args, kwargs = conn.recv()
+                method, args, kwargs, lease = conn.recv()
             except EOFError:
                 return
-            answer = _answer(engine, method, args, kwargs)
+            with leased(lease):
+                answer = _answer(engine, method, args, kwargs)
             try:
                 conn.send(answer)
             except Exception as exc:  # an answer that does not pickle

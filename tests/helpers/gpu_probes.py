@@ -91,3 +91,13 @@ class TierProbe(MetadataEngine):
 
     def provenance(self):
         return {"name": self.name, "engine": self.kind}
+
+
+class LeaseEcho(MetadataEngine):
+    """Answers with the lease it ran under: run in a worker process, it shows what crossed the pipe."""
+
+    kind = "lease-echo"
+
+    def describe(self, path: Path, media_kind: str):
+        lease = gpu.current_lease()
+        return {"lease": None if lease is None else [lease.model, lease.device, lease.reduced]}

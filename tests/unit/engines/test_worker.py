@@ -104,3 +104,30 @@ def test_engines_that_run_native_code_are_isolated_unless_the_model_says_otherwi
     assert not built(isolate=False).__name__.startswith("Isolated")
     if isolated:
         assert built(isolate=True).__name__.startswith("Isolated")
+
+
+def test_a_worker_runs_each_call_under_the_daemons_gpu_lease(tmp_path):
+    from edge.gpu import Lease, leased
+
+    page = tmp_path / "a.txt"
+    page.write_text("hello\n")
+    found = engines(tmp_path, "tests.helpers.gpu_probes:LeaseEcho")
+    try:
+        engine = found.get("m")
+        with leased(Lease("m", "cpu", mb=900, reduced=True)):  # the scheduler's CPU fallback, after an OOM
+            assert engine.describe(page, "other") == {"lease": ["m", "cpu", True]}
+        assert engine.describe(page, "other") == {"lease": None}
+    finally:
+        found.close()
+
+
+@pytest.mark.isolation_default
+def test_an_isolated_whisper_model_names_the_device_it_runs_on_without_loading_here():
+    found = EngineSet(parse_config({"models": {"asr": {"engine": "faster-whisper", "model": "embedded:tiny.en"}}}))
+    try:
+        engine = found.get("asr")
+        block = engine.provenance()
+        assert (block["device"], block["compute_type"]) == ("cpu", "int8")  # no GPU here: auto/auto resolved
+        assert "_pool" not in engine.__dict__ and engine._model is None  # nothing loaded, no worker started
+    finally:
+        found.close()
