@@ -315,6 +315,7 @@ def _segment(seg: Any, words: bool) -> dict[str, Any]:
         "avg_logprob": round(float(seg.avg_logprob), 4),
         "no_speech_prob": round(float(seg.no_speech_prob), 4),
         "compression_ratio": round(float(seg.compression_ratio), 3),
+        "temperature": round(float(seg.temperature or 0.0), 2),  # above 0: beam search failed Whisper's own checks
     }
     if words:
         row["words"] = [{"start": round(float(w.start), 3), "end": round(float(w.end), 3), "word": w.word.strip(),

@@ -40,6 +40,7 @@ class TranscribeOptions(BaseModel):
     window: float = Field(300.0, ge=60)  # seconds decoded and transcribed at a time: bounds memory
     companions: list[Literal["srt", "vtt"]] = []
     review_logprob: float = -1.0  # segments below this average log-probability need review
+    review_temperature: float = Field(0.2, gt=0, le=1)  # ... and segments Whisper had to sample this hot
     review_no_speech: float = Field(0.6, ge=0, le=1)  # ... and above this no-speech probability (in little sound)
     review_language: float = Field(0.75, ge=0, le=1)  # a detected language below this probability needs review
     review_coverage: float = Field(0.5, ge=0, le=1)  # VAD keeping less than this share of the sound needs review

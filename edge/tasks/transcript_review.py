@@ -61,11 +61,21 @@ def review(evidence: Evidence, opts: Any) -> Review:
 
 
 def _low_confidence(ev: Evidence, opts: Any) -> dict[str, Any] | None:
+    """Segments Whisper scored low, or could only sample: at a temperature above 0 its beam search had failed
+    its own log-probability or compression checks, and the text kept is a draw (nonsense in a wrong
+    language looks like this while its log-probability passes)."""
     weak = [s for s in ev.segments if s["avg_logprob"] < opts.review_logprob]
-    if not weak:
+    sampled = [s for s in ev.segments if s.get("temperature", 0.0) >= opts.review_temperature and s not in weak]
+    if not weak and not sampled:
         return None
-    return {"code": "low_confidence", "message": f"{len(weak)} segment(s) have an average log-probability below "
-            f"{opts.review_logprob}", "spans": spans(weak)}
+    said = []
+    if weak:
+        said.append(f"{len(weak)} segment(s) have an average log-probability below {opts.review_logprob}")
+    if sampled:
+        said.append(f"{len(sampled)} segment(s) were sampled at temperature {opts.review_temperature} or more after"
+                    " the beam search failed Whisper's own checks")
+    return {"code": "low_confidence", "message": "; ".join(said),
+            "spans": spans(sorted(weak + sampled, key=lambda s: s["start"]))}
 
 
 def _no_speech(ev: Evidence, opts: Any) -> dict[str, Any] | None:
@@ -184,5 +194,5 @@ def looped(segments: list[dict[str, Any]], run: int = 3) -> set[int]:
 
 
 def spans(segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = ("start", "end", "avg_logprob", "no_speech_prob", "compression_ratio", "text")
+    keys = ("start", "end", "avg_logprob", "no_speech_prob", "compression_ratio", "temperature", "text")
     return [{key: s[key] for key in keys if key in s} for s in segments]

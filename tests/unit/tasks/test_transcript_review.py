@@ -15,9 +15,10 @@ from tests.helpers import audio as h
 OPTS = transcribe.TranscribeOptions()
 
 
-def seg(start, end, text="these are clear words that anyone could hear", logprob=-0.2, no_speech=0.01, ratio=1.4):
+def seg(start, end, text="these are clear words that anyone could hear", logprob=-0.2, no_speech=0.01, ratio=1.4,
+        temperature=0.0):
     return {"start": start, "end": end, "text": text, "avg_logprob": logprob, "no_speech_prob": no_speech,
-            "compression_ratio": ratio}
+            "compression_ratio": ratio, "temperature": temperature}
 
 
 def signal(*parts: tuple[float, str]) -> levels.Levels:
@@ -40,6 +41,16 @@ def test_weak_segments_and_text_without_sound_ask_for_review_with_their_span():
     assert [(s["start"], s["end"]) for s in found["maybe_no_speech"]["spans"]] == [(4.5, 6.0)]
     assert [(s["start"], s["end"]) for s in found["hallucination_suspect"]["spans"]] == [(4.5, 6.0)]
     assert not codes(Evidence(segments[:1], signal((2.0, "speech")), duration=2.0))
+
+
+def test_text_whisper_could_only_sample_asks_for_review_though_its_log_probability_passes():
+    """Base on espeak-ng's Mandarin: Thai text at temperature 0.4, average log-probability -0.8 (seen)."""
+    segments = [seg(0.0, 4.0, "ว่าชุดไฟขึ้น ขิ้นเศ็น", logprob=-0.8, ratio=2.1, temperature=0.4),
+                seg(4.0, 8.0), seg(8.0, 12.0, logprob=-1.3), seg(12.0, 16.0, temperature=0.2)]
+    found = codes(Evidence(segments, signal((16.0, "speech")), duration=16.0))["low_confidence"]
+    assert [(s["start"], s["temperature"]) for s in found["spans"]] == [(0.0, 0.4), (8.0, 0.0), (12.0, 0.2)]
+    assert "2 segment(s) were sampled at temperature 0.2 or more" in found["message"]
+    assert not codes(Evidence(segments[1:2], signal((8.0, "speech")), duration=8.0))  # the beam search's own text
 
 
 def test_a_high_no_speech_probability_over_loud_speech_is_no_reason():
