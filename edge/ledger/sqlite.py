@@ -54,6 +54,21 @@ _CLAIM = (
 )
 
 
+class _Done:
+    """A statement run to its end under the lock. A statement left open on the shared connection (a
+    cursor not yet fetched by its thread) makes another thread's COMMIT fail: "SQL statements in
+    progress"."""
+
+    def __init__(self, rows: list[Any], rowcount: int):
+        self.rows, self.rowcount = rows, rowcount
+
+    def fetchone(self) -> Any:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self.rows
+
+
 class Ledger:
     """The embedded ledger: one file under the state directory, one daemon."""
 
@@ -102,9 +117,10 @@ class Ledger:
         handle.flush()
         self._owner = handle
 
-    def _exec(self, sql: str, params: tuple | list | dict = ()) -> sqlite3.Cursor:
+    def _exec(self, sql: str, params: tuple | list | dict = ()) -> _Done:
         with self._lock:
-            return self._db.execute(sql, params)
+            cursor = self._db.execute(sql, params)
+            return _Done(cursor.fetchall(), cursor.rowcount)
 
     # -- reading ----------------------------------------------------------------
 

@@ -146,3 +146,16 @@ CREATE TABLE files (
 );
 CREATE INDEX files_due ON files(status, lane, next_at);
 """
+
+
+def test_a_query_another_thread_has_not_read_yet_never_fails_a_commit(tmp_path):
+    """The daemon's scan thread died of "cannot commit transaction - SQL statements in progress" when a
+    lane's claim (UPDATE ... RETURNING) had run but not yet been read on the shared connection."""
+    ledger = Ledger(tmp_path)
+    ledger.enqueue("/in/a.txt", "/in", "lane", 1, 1)
+    # a lane thread between running its claim and reading it
+    claimed = ledger._exec("UPDATE files SET status = 'running' WHERE path = ? RETURNING *", ("/in/a.txt",))
+    ledger.record_answered([("/in/b.txt", "/in", 2, 2, "0" * 64, "done", None, 0)])
+    assert [row.path for row in claimed.fetchall()] == ["/in/a.txt"]
+    assert ledger.get("/in/b.txt").status == "done"
+    ledger.close()
