@@ -72,12 +72,22 @@ def speech_set(folder: Path, voices: list[str], clips: int = 2, per_clip: int = 
     for voice in voices:
         sentences = SENTENCES if voice == "en-us" else PHRASES[voice]
         for index in range(clips):
-            chosen = [sentences[(index * (per_clip + 1) + k) % len(sentences)] for k in range(per_clip)]  # rotated
+            chosen = rotated(sentences, index, per_clip)
             path = write_audio(folder / f"{voice}-{index}.wav", join([speech_samples(t, folder, voice) for t in chosen]))
-            (folder / f"{path.name}.ref.txt").write_text(" ".join(chosen) + "\n", encoding="utf-8")
-            (folder / f"{path.name}.lang").write_text(LANGUAGE_OF_VOICE[voice] + "\n", encoding="utf-8")
-            made.append(path)
+            made.append(labelled(path, chosen, LANGUAGE_OF_VOICE[voice]))
     return made
+
+
+def rotated(sentences: list[str], index: int, count: int) -> list[str]:
+    """`count` sentences for clip number `index`, each clip starting further on, so two clips differ."""
+    return [sentences[(index * (count + 1) + k) % len(sentences)] for k in range(count)]
+
+
+def labelled(path: Path, sentences: list[str], language: str) -> Path:
+    """`path` with NAME.ext.ref.txt (what is said) and NAME.ext.lang beside it, as `edge eval` reads them."""
+    (path.parent / f"{path.name}.ref.txt").write_text(" ".join(sentences) + "\n", encoding="utf-8")
+    (path.parent / f"{path.name}.lang").write_text(language + "\n", encoding="utf-8")
+    return path
 
 
 def have_tools() -> str | None:

@@ -121,10 +121,8 @@ def speech_set(folder: Path, languages: list[str], clips: int = 2, per_clip: int
     for language in languages:
         sentences = SENTENCES[language]
         for index in range(clips):
-            chosen = [sentences[(index * (per_clip + 1) + k) % len(sentences)] for k in range(per_clip)]
+            chosen = h.rotated(sentences, index, per_clip)
             samples = h.join([synthesize(text, language) for text in chosen], rate=RATE)
             path = h.write_audio(folder / f"{language}-{index}.wav", samples, rate=RATE)
-            (folder / f"{path.name}.ref.txt").write_text(" ".join(chosen) + "\n", encoding="utf-8")
-            (folder / f"{path.name}.lang").write_text(language + "\n", encoding="utf-8")
-            made.append(path)
+            made.append(h.labelled(path, chosen, language))
     return made
